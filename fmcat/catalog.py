@@ -1,0 +1,414 @@
+"""Catalog operations: load the curated models, upsert entries, look up, list,
+show, remove and export. Functions take a session first and never commit;
+they return typed records, never ORM objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from .entries import EntrySpec, FileSpec, parse_entries
+from .errors import AmbiguousModel, ModelNotFound
+from .licenses import KnowledgeBase, knowledge_base
+from .models import LicenseObservation, Model, ModelFile, utcnow
+from .settings import package_data_dir
+from .yamlio import load_yaml_file
+
+_CHUNK = 500
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.replace(microsecond=0).isoformat() + "Z" if value else None
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """One row of ``fmcat list``."""
+
+    name: str
+    display_name: str | None
+    provider: str | None
+    category: str
+    license: str | None
+    access: str
+    source: str
+    repo_id: str | None
+    revision: str | None
+    task: str | None
+    architecture: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    size: int | None
+    sha256: str | None
+    blob_id: str | None
+    lfs: bool
+
+
+@dataclass(frozen=True)
+class LicenseEvidence:
+    observed_at: str | None
+    source: str
+    declared: str | None
+    license: str | None
+    revision: str | None
+    text_sha256: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A verification or smoke test, as recorded."""
+
+    kind: str
+    started_at: str | None
+    finished_at: str | None
+    status: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ModelDetail:
+    """Everything the catalog holds about one model (``fmcat show``)."""
+
+    name: str
+    display_name: str | None
+    provider: str | None
+    category: str
+    license: str | None
+    license_declared: str | None
+    license_name: str | None
+    license_link: str | None
+    license_source: str | None
+    license_text_sha256: str | None
+    access: str
+    gated: str | None
+    source: str
+    repo_id: str | None
+    revision: str | None
+    local_path: str | None
+    task: str | None
+    architecture: str | None
+    library_name: str | None
+    base_model: str | None
+    datasets: list[str]
+    has_remote_code: bool
+    origin: str
+    sources: dict[str, str]
+    unconfirmed: list[str]
+    card: dict[str, Any]
+    created_at: str | None
+    updated_at: str | None
+    files: list[FileRecord] = field(default_factory=list)
+    license_evidence: list[LicenseEvidence] = field(default_factory=list)
+    verifications: list[RunRecord] = field(default_factory=list)
+    smoke_tests: list[RunRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # user-owned entries init left alone
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: len(v) for k, v in asdict(self).items()} | {"added_names": list(self.added)}
+
+
+# --- curated data -----------------------------------------------------------
+
+
+def curated_entries(kb: KnowledgeBase | None = None) -> list[EntrySpec]:
+    path = package_data_dir("catalog") / "models.yaml"
+    return parse_entries(load_yaml_file(path), kb or knowledge_base(), str(path))
+
+
+def init_catalog(session: Session) -> UpsertResult:
+    """Load the curated models; idempotent, and never touches user-owned entries."""
+    return upsert_entries(session, curated_entries(), origin="curated", respect_user=True)
+
+
+# --- writing ----------------------------------------------------------------
+
+
+def _same(model: Model, spec: EntrySpec) -> bool:
+    cols = spec.columns()
+    if any(getattr(model, k) != v for k, v in cols.items()):
+        return False
+    return True
+
+
+def upsert_entries(
+    session: Session,
+    specs: Sequence[EntrySpec],
+    *,
+    origin: str,
+    respect_user: bool = False,
+) -> UpsertResult:
+    """Insert or update entries by name, in the caller's transaction.
+
+    With ``respect_user`` (used by ``init``) entries whose origin is not
+    ``origin`` are left alone.
+    """
+    result = UpsertResult()
+    now = utcnow()
+    new_rows: list[dict[str, Any]] = []
+    new_specs: list[EntrySpec] = []
+    for start in range(0, len(specs), _CHUNK):
+        chunk = specs[start : start + _CHUNK]
+        existing = {
+            m.name: m
+            for m in session.scalars(
+                select(Model).where(Model.name.in_([s.name for s in chunk]))
+            )
+        }
+        for spec in chunk:
+            model = existing.get(spec.name)
+            if model is None:
+                row = spec.columns() | {
+                    "origin": origin, "created_at": now, "updated_at": now,
+                    "license_source": origin if spec.license_declared else None,
+                }
+                new_rows.append(row)
+                new_specs.append(spec)
+                result.added.append(spec.name)
+            elif respect_user and model.origin != origin:
+                result.kept.append(spec.name)
+            elif _same(model, spec) and model.origin == origin and spec.files is None:
+                result.unchanged.append(spec.name)
+            else:
+                _update(session, model, spec, origin, now)
+                result.updated.append(spec.name)
+    if new_rows:
+        ids = session.execute(
+            insert(Model).returning(Model.id, Model.name, sort_by_parameter_order=True), new_rows
+        ).all()
+        _insert_children(session, [(row.id, spec) for row, spec in zip(ids, new_specs)], origin, now)
+    session.flush()
+    return result
+
+
+def _insert_children(
+    session: Session, pairs: Iterable[tuple[int, EntrySpec]], origin: str, now: dt.datetime
+) -> None:
+    files: list[dict[str, Any]] = []
+    observations: list[dict[str, Any]] = []
+    for model_id, spec in pairs:
+        for f in spec.files or ():
+            files.append(_file_row(model_id, f))
+        if spec.license_declared:
+            observations.append({
+                "model_id": model_id, "observed_at": now, "revision": spec.revision,
+                "source": origin, "declared": spec.license_declared,
+                "license_id": spec.license_id, "text_sha256": None, "note": None,
+            })
+    if files:
+        session.execute(insert(ModelFile), files)
+    if observations:
+        session.execute(insert(LicenseObservation), observations)
+
+
+def _file_row(model_id: int, f: FileSpec) -> dict[str, Any]:
+    return {"model_id": model_id, "path": f.path, "size": f.size, "sha256": f.sha256,
+            "blob_id": f.blob_id, "is_lfs": f.lfs}
+
+
+def _update(session: Session, model: Model, spec: EntrySpec, origin: str, now: dt.datetime) -> None:
+    license_changed = (model.license_id, model.license_declared) != (spec.license_id, spec.license_declared)
+    for key, value in spec.columns().items():
+        setattr(model, key, value)
+    model.origin = origin
+    model.updated_at = now
+    if license_changed:
+        model.license_source = origin if spec.license_declared else None
+        if spec.license_declared:
+            session.add(LicenseObservation(
+                model_id=model.id, observed_at=now, revision=spec.revision, source=origin,
+                declared=spec.license_declared, license_id=spec.license_id,
+            ))
+    if spec.files is not None:
+        session.execute(delete(ModelFile).where(ModelFile.model_id == model.id))
+        if spec.files:
+            session.execute(insert(ModelFile), [_file_row(model.id, f) for f in spec.files])
+
+
+def remove_model(session: Session, ref: str) -> str:
+    model = find_model(session, ref)
+    session.delete(model)
+    session.flush()
+    return model.name
+
+
+# --- reading ----------------------------------------------------------------
+
+
+def find_model(session: Session, ref: str) -> Model:
+    """The entry named ``ref``: its name, repo id, or display name (any case)."""
+    ref = ref.strip()
+    if not ref:
+        raise ModelNotFound("empty model name", hint="run `fmcat list` to see the names")
+    model = session.scalar(select(Model).where(Model.name == ref))
+    if model is not None:
+        return model
+    matches = session.scalars(select(Model).where(Model.repo_id == ref)).all()
+    if not matches:
+        low = ref.lower()
+        matches = session.scalars(
+            select(Model).where(
+                or_(
+                    func.lower(Model.name) == low,
+                    func.lower(Model.repo_id) == low,
+                    func.lower(Model.display_name) == low,
+                )
+            )
+        ).all()
+    if len(matches) == 1:
+        return matches[0]
+    shown = ref if len(ref) <= 80 else ref[:79] + "…"
+    if not matches:
+        raise ModelNotFound(
+            f"no model named {shown!r} in the catalog",
+            hint="run `fmcat list` to see the names, or `fmcat add` to register it",
+            model=ref,
+        )
+    names = ", ".join(sorted(m.name for m in matches))
+    raise AmbiguousModel(f"{shown!r} matches several models: {names}", hint="use the full name", model=ref)
+
+
+def list_models(
+    session: Session,
+    *,
+    category: str | None = None,
+    license: str | None = None,
+) -> list[ModelSummary]:
+    cols = (
+        Model.name, Model.display_name, Model.provider, Model.category,
+        Model.license_id, Model.license_declared, Model.access, Model.source_kind,
+        Model.repo_id, Model.revision, Model.task, Model.architecture,
+    )
+    query = select(*cols).order_by(Model.name)
+    if category:
+        query = query.where(Model.category == category)
+    if license:
+        query = query.where(or_(Model.license_id == license, Model.license_declared == license))
+    return [
+        ModelSummary(
+            name=r.name, display_name=r.display_name, provider=r.provider, category=r.category,
+            license=r.license_id or r.license_declared, access=r.access, source=r.source_kind,
+            repo_id=r.repo_id, revision=r.revision, task=r.task, architecture=r.architecture,
+        )
+        for r in session.execute(query)
+    ]
+
+
+def _run_detail(obj: Any, skip: set[str]) -> dict[str, Any]:
+    out = {}
+    for col in obj.__table__.columns:
+        if col.key in skip:
+            continue
+        value = getattr(obj, col.key)
+        out[col.key] = _iso(value) if isinstance(value, dt.datetime) else value
+    return out
+
+
+def model_detail(session: Session, ref: str) -> ModelDetail:
+    model = find_model(session, ref)
+    model = session.scalars(
+        select(Model)
+        .where(Model.id == model.id)
+        .options(
+            selectinload(Model.files),
+            selectinload(Model.license_observations),
+            selectinload(Model.verifications),
+            selectinload(Model.smoke_tests),
+        )
+        .execution_options(populate_existing=True)
+    ).one()
+    skip = {"id", "model_id", "started_at", "finished_at", "status"}
+    return ModelDetail(
+        name=model.name, display_name=model.display_name, provider=model.provider,
+        category=model.category, license=model.license_id or model.license_declared,
+        license_declared=model.license_declared, license_name=model.license_name,
+        license_link=model.license_link, license_source=model.license_source,
+        license_text_sha256=model.license_text_sha256, access=model.access, gated=model.gated,
+        source=model.source_kind, repo_id=model.repo_id, revision=model.revision,
+        local_path=model.local_path, task=model.task, architecture=model.architecture,
+        library_name=model.library_name, base_model=model.base_model,
+        datasets=list(model.datasets or []), has_remote_code=model.has_remote_code,
+        origin=model.origin, sources=dict(model.facts or {}),
+        unconfirmed=list(model.unconfirmed or []), card=dict(model.card or {}),
+        created_at=_iso(model.created_at), updated_at=_iso(model.updated_at),
+        files=[FileRecord(f.path, f.size, f.sha256, f.blob_id, f.is_lfs) for f in model.files],
+        license_evidence=[
+            LicenseEvidence(_iso(o.observed_at), o.source, o.declared, o.license_id,
+                            o.revision, o.text_sha256, o.note)
+            for o in model.license_observations
+        ],
+        verifications=[
+            RunRecord("verification", _iso(v.started_at), _iso(v.finished_at), v.status, _run_detail(v, skip))
+            for v in model.verifications
+        ],
+        smoke_tests=[
+            RunRecord("smoke-test", _iso(s.started_at), _iso(s.finished_at), s.status, _run_detail(s, skip))
+            for s in model.smoke_tests
+        ],
+    )
+
+
+def export_entries(session: Session) -> list[dict[str, Any]]:
+    """Every entry in the import format, files included, sorted by name."""
+    models = session.scalars(select(Model).order_by(Model.name).options(selectinload(Model.files))).all()
+    out = []
+    for m in models:
+        entry: dict[str, Any] = {
+            "name": m.name,
+            "display_name": m.display_name,
+            "provider": m.provider,
+            "license": m.license_id or m.license_declared,
+            "category": m.category,
+            "license_name": m.license_name,
+            "license_link": m.license_link,
+            "access": m.access,
+            "repo_id": m.repo_id,
+            "revision": m.revision,
+            "local_path": m.local_path,
+            "task": m.task,
+            "architecture": m.architecture,
+            "library_name": m.library_name,
+            "base_model": m.base_model,
+            "datasets": list(m.datasets or []),
+            "gated": m.gated,
+            "has_remote_code": m.has_remote_code,
+            "sources": dict(m.facts or {}),
+            "unconfirmed": list(m.unconfirmed or []),
+            "card": dict(m.card or {}),
+            "files": [
+                {"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id, "lfs": f.is_lfs}
+                for f in m.files
+            ],
+        }
+        out.append({k: v for k, v in entry.items() if v not in (None, [], {}) or k == "files"})
+    return out
+
+
+def import_file(session: Session, path: Path) -> UpsertResult:
+    """Load entries from a file, all or nothing (the caller's transaction)."""
+    from .entries import read_entries_file
+
+    specs = parse_entries(read_entries_file(path), knowledge_base(), str(path))
+    return upsert_entries(session, specs, origin="import")

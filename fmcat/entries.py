@@ -1,0 +1,348 @@
+"""Catalog entries as data: validating what users, files and ``catalog/`` give.
+
+An *entry* is the catalog-as-code form of a model (``catalog/models.yaml``,
+``fmcat import``/``export``). ``parse_entry`` turns one mapping into a typed
+``EntrySpec`` or raises ``InvalidInput`` naming the record and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidInput
+from .licenses import CATEGORIES, KnowledgeBase
+
+ACCESS = ("api", "open", "gated")
+GATED = ("auto", "manual")
+MAX_NAME = 300
+MAX_TEXT = 1000
+MAX_IMPORT_BYTES = 512 * 1024 * 1024
+
+ENTRY_KEYS = (
+    "name", "display_name", "provider", "category", "license", "license_name", "license_link",
+    "access", "repo_id", "revision", "local_path", "task", "architecture", "library_name",
+    "base_model", "datasets", "gated", "has_remote_code", "sources", "unconfirmed", "files", "card",
+)
+FILE_KEYS = ("path", "size", "sha256", "blob_id", "lfs")
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# Hub repo ids: optional namespace, letters, digits, '-', '_', '.'; no '--' or '..'
+_REPO_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    path: str
+    size: int | None = None
+    sha256: str | None = None
+    blob_id: str | None = None
+    lfs: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "size": self.size, "sha256": self.sha256,
+                "blob_id": self.blob_id, "lfs": self.lfs}
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    """One validated catalog entry; ``columns()`` gives the values to store."""
+
+    name: str
+    category: str
+    license_declared: str | None = None
+    license_id: str | None = None
+    display_name: str | None = None
+    provider: str | None = None
+    license_name: str | None = None
+    license_link: str | None = None
+    access: str = "open"
+    repo_id: str | None = None
+    revision: str | None = None
+    local_path: str | None = None
+    task: str | None = None
+    architecture: str | None = None
+    library_name: str | None = None
+    base_model: str | None = None
+    datasets: tuple[str, ...] = ()
+    gated: str | None = None
+    has_remote_code: bool = False
+    sources: dict[str, str] = field(default_factory=dict)
+    unconfirmed: tuple[str, ...] = ()
+    files: tuple[FileSpec, ...] | None = None  # None: leave recorded files alone
+    card: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def source_kind(self) -> str:
+        if self.repo_id:
+            return "hub"
+        if self.local_path:
+            return "local"
+        return "api" if self.access == "api" else "none"
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "display_name": self.display_name, "provider": self.provider,
+            "category": self.category, "license_declared": self.license_declared,
+            "license_id": self.license_id, "license_name": self.license_name,
+            "license_link": self.license_link, "access": self.access,
+            "source_kind": self.source_kind, "repo_id": self.repo_id, "revision": self.revision,
+            "local_path": self.local_path, "task": self.task, "architecture": self.architecture,
+            "library_name": self.library_name, "base_model": self.base_model,
+            "datasets": list(self.datasets), "gated": self.gated,
+            "has_remote_code": self.has_remote_code, "facts": dict(self.sources),
+            "unconfirmed": list(self.unconfirmed), "card": dict(self.card),
+        }
+
+
+def _where(index: int | None, name: Any) -> str:
+    label = f"record {index + 1}" if index is not None else "entry"
+    if isinstance(name, str) and name:
+        label += f" ({_clip(name)})"
+    return label
+
+
+def _clip(text: str, n: int = 60) -> str:
+    text = _CONTROL.sub("?", text)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _text(raw: dict[str, Any], key: str, where: str, *, limit: int = MAX_TEXT) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise InvalidInput(f"{where}: {key} must be a string, not {type(value).__name__}")
+    value = str(value)
+    if _CONTROL.search(value):
+        raise InvalidInput(f"{where}: {key} contains control characters")
+    if len(value) > limit:
+        raise InvalidInput(f"{where}: {key} is longer than {limit} characters")
+    value = value.strip()
+    return value or None
+
+
+def _validate_name(name: str | None, where: str) -> str:
+    if not name:
+        raise InvalidInput(f"{where}: every entry needs a non-empty name")
+    if name.startswith("/") or name.endswith("/") or "\\" in name:
+        raise InvalidInput(f"{where}: name {_clip(name)!r} must not start or end with '/' or hold '\\'")
+    if any(part in ("", ".", "..") for part in name.split("/")):
+        raise InvalidInput(f"{where}: name {_clip(name)!r} has an empty, '.' or '..' segment")
+    return name
+
+
+def validate_repo_id(repo_id: str, where: str = "repo id") -> str:
+    if not _REPO_ID.match(repo_id) or "--" in repo_id or ".." in repo_id or repo_id.endswith(".git"):
+        raise InvalidInput(
+            f"{where}: {_clip(repo_id)!r} is not a Hub repo id",
+            hint="use org/name with letters, digits, '-', '_' and '.'",
+        )
+    return repo_id
+
+
+def _string_list(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = raw.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidInput(f"{where}: {key} must be a list of strings")
+    for v in value:
+        if _CONTROL.search(v) or len(v) > MAX_TEXT:
+            raise InvalidInput(f"{where}: {key} holds an invalid string")
+    return tuple(v.strip() for v in value if v.strip())
+
+
+def _parse_file(raw: Any, where: str) -> FileSpec:
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{where}: each file must be a mapping")
+    extra = set(raw) - set(FILE_KEYS)
+    if extra:
+        raise InvalidInput(f"{where}: unknown file keys {sorted(extra)}")
+    path = _text(raw, "path", where)
+    if not path or path.startswith("/") or "\\" in path or any(
+        p in ("", ".", "..") for p in path.split("/")
+    ):
+        raise InvalidInput(f"{where}: file path {_clip(str(raw.get('path')))!r} must be relative, without '..'")
+    size = raw.get("size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0 or size > 2**50):
+        raise InvalidInput(f"{where}: file {path!r} has an invalid size {size!r}")
+    sha256 = raw.get("sha256")
+    if sha256 is not None and (not isinstance(sha256, str) or not _HEX64.match(sha256)):
+        raise InvalidInput(f"{where}: file {path!r}: sha256 must be 64 lowercase hex digits")
+    blob_id = raw.get("blob_id")
+    if blob_id is not None and (not isinstance(blob_id, str) or not (_HEX40.match(blob_id) or _HEX64.match(blob_id))):
+        raise InvalidInput(f"{where}: file {path!r}: blob_id must be a git object id")
+    lfs = raw.get("lfs", False)
+    if not isinstance(lfs, bool):
+        raise InvalidInput(f"{where}: file {path!r}: lfs must be true or false")
+    return FileSpec(path, size, sha256, blob_id, lfs)
+
+
+def parse_entry(raw: Any, kb: KnowledgeBase, *, index: int | None = None) -> EntrySpec:
+    """Validate one entry mapping; the category is derived from the license."""
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{_where(index, None)}: expected a mapping, got {type(raw).__name__}")
+    where = _where(index, raw.get("name"))
+    unknown = [k for k in raw if k not in ENTRY_KEYS]
+    if unknown:
+        raise InvalidInput(f"{where}: unknown key {str(unknown[0])[:40]!r}", hint=f"known keys: {', '.join(ENTRY_KEYS)}")
+    name = _validate_name(_text(raw, "name", where, limit=MAX_NAME), where)
+
+    declared = _text(raw, "license", where, limit=300)
+    try:
+        resolved = kb.resolve(declared)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{where}: {exc.message}", hint=exc.hint, license=declared) from None
+    given_category = _text(raw, "category", where)
+    if given_category is not None and given_category not in CATEGORIES:
+        raise InvalidInput(f"{where}: category must be one of {', '.join(CATEGORIES)}")
+    if resolved is not None and resolved.license_id is not None:
+        category = resolved.category
+        if given_category is not None and given_category != category:
+            raise InvalidInput(
+                f"{where}: category {given_category!r} contradicts license {declared!r} ({category})",
+                hint="the category is derived from the license; drop the category key",
+            )
+    else:
+        category = given_category or "unknown"
+
+    access = _text(raw, "access", where) or ("api" if category == "commercial" else "open")
+    if access not in ACCESS:
+        raise InvalidInput(f"{where}: access must be one of {', '.join(ACCESS)}")
+    repo_id = _text(raw, "repo_id", where, limit=200)
+    if repo_id is not None:
+        validate_repo_id(repo_id, where)
+    revision = _text(raw, "revision", where, limit=64)
+    if revision is not None and not _HEX40.match(revision):
+        raise InvalidInput(f"{where}: revision must be a 40-hex commit sha (the pinned commit)")
+    base_model = _text(raw, "base_model", where, limit=MAX_NAME)
+    gated = _text(raw, "gated", where)
+    if gated is not None and gated not in GATED:
+        raise InvalidInput(f"{where}: gated must be 'auto' or 'manual'")
+    has_code = raw.get("has_remote_code", False)
+    if not isinstance(has_code, bool):
+        raise InvalidInput(f"{where}: has_remote_code must be true or false")
+
+    sources = raw.get("sources") or {}
+    if not isinstance(sources, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and len(v) <= 4 * MAX_TEXT and not _CONTROL.search(v)
+        for k, v in sources.items()
+    ):
+        raise InvalidInput(f"{where}: sources must map fact names to text")
+    card = raw.get("card") or {}
+    if not isinstance(card, dict):
+        raise InvalidInput(f"{where}: card must be a mapping")
+    if len(json.dumps(card, default=str)) > 1_000_000:
+        raise InvalidInput(f"{where}: card metadata is larger than 1 MB")
+
+    files_raw = raw.get("files")
+    files: tuple[FileSpec, ...] | None = None
+    if files_raw is not None:
+        if not isinstance(files_raw, list):
+            raise InvalidInput(f"{where}: files must be a list")
+        files = tuple(_parse_file(f, where) for f in files_raw)
+        paths = [f.path for f in files]
+        if len(set(paths)) != len(paths):
+            raise InvalidInput(f"{where}: a file path is listed twice")
+
+    return EntrySpec(
+        name=name,
+        category=category,
+        license_declared=declared,
+        license_id=resolved.license_id if resolved else None,
+        display_name=_text(raw, "display_name", where, limit=MAX_NAME),
+        provider=_text(raw, "provider", where, limit=200),
+        license_name=_text(raw, "license_name", where, limit=300),
+        license_link=_text(raw, "license_link", where),
+        access=access,
+        repo_id=repo_id,
+        revision=revision,
+        local_path=_text(raw, "local_path", where, limit=4096),
+        task=_text(raw, "task", where, limit=100),
+        architecture=_text(raw, "architecture", where, limit=200),
+        library_name=_text(raw, "library_name", where, limit=100),
+        base_model=base_model,
+        datasets=_string_list(raw, "datasets", where),
+        gated=gated,
+        has_remote_code=has_code,
+        sources={k: v.strip() for k, v in sources.items()},
+        unconfirmed=_string_list(raw, "unconfirmed", where),
+        files=files,
+        card=card,
+    )
+
+
+def parse_entries(items: Any, kb: KnowledgeBase, where: str) -> list[EntrySpec]:
+    if isinstance(items, dict) and "models" in items:
+        items = items["models"]
+    if not isinstance(items, list):
+        raise InvalidInput(f"{where}: expected a list of entries (or a mapping with a 'models' list)")
+    specs = [parse_entry(item, kb, index=i) for i, item in enumerate(items)]
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.name in seen:
+            raise InvalidInput(f"{where}: entry {_clip(spec.name)!r} appears twice")
+        seen.add(spec.name)
+    return specs
+
+
+def read_entries_file(path: Path) -> list[Any]:
+    """Raw entries from a JSON, JSON-lines or YAML file (by extension, else sniffed)."""
+    from .yamlio import load_yaml_text
+
+    try:
+        if path.is_dir():
+            raise InvalidInput(f"{path} is a directory, not an entries file", path=str(path))
+        if path.stat().st_size > MAX_IMPORT_BYTES:
+            raise InvalidInput(f"{path} is larger than {MAX_IMPORT_BYTES >> 20} MiB", path=str(path))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}", path=str(path)) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path}: not UTF-8 text (byte {exc.start})", path=str(path)) from None
+    suffix = path.suffix.lower()
+    stripped = text.lstrip()
+    if not stripped:
+        raise InvalidInput(f"{path} is empty", path=str(path))
+    if suffix in (".jsonl", ".ndjson") or (suffix not in (".json", ".yaml", ".yml") and _looks_jsonl(stripped)):
+        return _read_jsonl(text, path)
+    if suffix == ".json" or (suffix not in (".yaml", ".yml") and stripped[0] in "[{"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}", path=str(path)) from None
+        except RecursionError:
+            raise InvalidInput(f"{path}: JSON nested too deeply", path=str(path)) from None
+    docs = [d for d in load_yaml_text(text, str(path), all_documents=True) if d is not None]
+    if len(docs) == 1:
+        return docs[0]
+    return docs
+
+
+def _looks_jsonl(stripped: str) -> bool:
+    first = stripped.split("\n", 1)
+    return stripped.startswith("{") and len(first) > 1 and first[1].lstrip().startswith("{")
+
+
+def _read_jsonl(text: str, path: Path) -> list[Any]:
+    out = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{path}: malformed JSON on line {lineno}: {exc.msg}", path=str(path)) from None
+        except RecursionError:
+            raise InvalidInput(f"{path}: JSON nested too deeply on line {lineno}", path=str(path)) from None
+    return out

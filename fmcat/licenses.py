@@ -1,0 +1,139 @@
+"""The license knowledge base: ``catalog/licenses.yaml`` as typed records.
+
+Spellings are normalised with ScanCode's ``license-expression`` library, fed
+with the knowledge base's ids, SPDX ids, ScanCode LicenseRefs and aliases, so
+``Apache-2.0``, ``apache license, version 2.0`` and ``apache-2.0`` are one key
+and ``mit OR apache-2.0`` is a valid expression.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from .errors import InvalidInput
+from .settings import package_data_dir
+from .yamlio import load_yaml_file
+
+CATEGORIES = ("commercial", "open-source", "custom", "unknown")
+# Hub values that say "no license known" rather than naming one
+UNKNOWN_IDS = frozenset({"unknown", "other", "none", "noassertion"})
+
+
+@dataclass(frozen=True)
+class License:
+    id: str
+    name: str
+    category: str
+    url: str | None = None
+    spdx: str | None = None
+    scancode: str | None = None
+    aliases: tuple[str, ...] = ()
+    source: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.spdx, self.scancode, *self.aliases) if s)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A declared license string, normalised."""
+
+    declared: str
+    license_id: str | None  # a knowledge-base id, or a normalised expression of ids
+    category: str
+    ids: tuple[str, ...] = ()
+
+
+_LICENSE_KEYS = {"id", "name", "category", "url", "spdx", "scancode", "aliases", "source"}
+
+
+class KnowledgeBase:
+    def __init__(self, licenses: list[License]) -> None:
+        self.licenses = {lic.id: lic for lic in licenses}
+        from license_expression import Licensing, LicenseSymbol
+
+        self._licensing = Licensing(
+            [LicenseSymbol(lic.id, aliases=lic.spellings) for lic in licenses]
+        )
+
+    def get(self, license_id: str) -> License | None:
+        return self.licenses.get(license_id)
+
+    def category_of(self, license_id: str | None) -> str:
+        lic = self.licenses.get(license_id) if license_id else None
+        return lic.category if lic else "unknown"
+
+    def resolve(self, declared: str | None) -> Resolved | None:
+        """Normalise ``declared``; None when empty; unknown ids raise InvalidInput."""
+        if declared is None or not str(declared).strip():
+            return None
+        text = str(declared).strip()
+        if text.lower() in UNKNOWN_IDS:
+            return Resolved(text, None, "unknown")
+        from license_expression import ExpressionError
+
+        try:
+            expr = self._licensing.parse(text, validate=True, strict=False)
+        except ExpressionError as exc:
+            unknown = self._unknown_keys(text)
+            if unknown:
+                hint = self.suggest(unknown[0])
+                raise InvalidInput(
+                    f"unknown license {unknown[0]!r}",
+                    hint=(f"did you mean {hint!r}? " if hint else "")
+                    + "see `fmcat licenses` for the known ids",
+                    license=text,
+                ) from None
+            raise InvalidInput(f"malformed license expression {text!r}: {exc}", license=text) from None
+        ids = tuple(sorted({str(s.key) for s in self._licensing.license_symbols(expr)}))
+        cats = {self.licenses[i].category for i in ids}
+        category = cats.pop() if len(cats) == 1 else "custom"
+        return Resolved(text, str(expr), category, ids)
+
+    def _unknown_keys(self, text: str) -> list[str]:
+        try:
+            expr = self._licensing.parse(text, validate=False)
+        except Exception:  # noqa: BLE001 - a syntax error: no keys to report
+            return []
+        return self._licensing.unknown_license_keys(expr) if expr is not None else []
+
+    def suggest(self, text: str) -> str | None:
+        spellings = {s.lower(): lic.id for lic in self.licenses.values() for s in (lic.id, *lic.spellings)}
+        match = difflib.get_close_matches(text.lower(), list(spellings), n=1, cutoff=0.75)
+        return spellings[match[0]] if match else None
+
+
+def _parse_license(raw: Any, where: str) -> License:
+    if not isinstance(raw, dict) or "id" not in raw:
+        raise InvalidInput(f"{where}: each license needs an id")
+    unknown = set(raw) - _LICENSE_KEYS - {"terms", "texts", "clauses", "obligations", "notes"}
+    if unknown:
+        raise InvalidInput(f"{where}: unknown keys {sorted(unknown)} in license {raw['id']!r}")
+    if raw.get("category") not in CATEGORIES[:3]:
+        raise InvalidInput(f"{where}: license {raw['id']!r} has no valid category")
+    return License(
+        id=str(raw["id"]),
+        name=str(raw.get("name") or raw["id"]),
+        category=raw["category"],
+        url=raw.get("url"),
+        spdx=raw.get("spdx"),
+        scancode=raw.get("scancode"),
+        aliases=tuple(str(a) for a in raw.get("aliases") or ()),
+        source=raw.get("source"),
+        extra={k: v for k, v in raw.items() if k not in _LICENSE_KEYS},
+    )
+
+
+@lru_cache(maxsize=1)
+def knowledge_base() -> KnowledgeBase:
+    path = package_data_dir("catalog") / "licenses.yaml"
+    data = load_yaml_file(path)
+    items = data.get("licenses") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise InvalidInput(f"{path}: expected a 'licenses' list")
+    return KnowledgeBase([_parse_license(item, str(path)) for item in items])
