@@ -406,9 +406,19 @@ def export_entries(session: Session) -> list[dict[str, Any]]:
     return out
 
 
-def import_file(session: Session, path: Path) -> UpsertResult:
-    """Load entries from a file, all or nothing (the caller's transaction)."""
-    from .entries import read_entries_file
+def parse_import(data: bytes | Path, where: str | None = None) -> list[EntrySpec]:
+    """Validate a whole import (file path or bytes) before anything is written."""
+    from .entries import read_entries, read_entries_file
 
-    specs = parse_entries(read_entries_file(path), knowledge_base(), str(path))
+    if isinstance(data, Path):
+        where = where or str(data)
+        raw = read_entries_file(data)
+    else:
+        where = where or "<stdin>"
+        raw = read_entries(data, where)
+    return parse_entries(raw, knowledge_base(), where)
+
+
+def import_entries(session: Session, specs: Sequence[EntrySpec]) -> UpsertResult:
+    """Write validated entries, all in the caller's transaction."""
     return upsert_entries(session, specs, origin="import")

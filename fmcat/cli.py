@@ -301,25 +301,13 @@ def import_(state: State, file: str, as_json: bool) -> None:
     Example:
       fmcat export -o models.jsonl && fmcat import models.jsonl
     """
-    import tempfile
     from pathlib import Path
 
-    from .catalog import import_file
+    from .catalog import import_entries, parse_import
 
-    tmp = None
-    try:
-        if file == "-":
-            tmp = tempfile.NamedTemporaryFile("wb", suffix=".in", delete=False)
-            tmp.write(sys.stdin.buffer.read())
-            tmp.close()
-            path = Path(tmp.name)
-        else:
-            path = Path(file)
-        with state.session(write=True) as s:
-            result = import_file(s, path)
-    finally:
-        if tmp is not None:
-            Path(tmp.name).unlink(missing_ok=True)
+    specs = parse_import(sys.stdin.buffer.read() if file == "-" else Path(file))
+    with state.session(write=True) as s:
+        result = import_entries(s, specs)
     if as_json:
         emit_json(result.to_dict())
         return

@@ -118,7 +118,6 @@ def _configure_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys = ON")
-        cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.close()
 
@@ -182,10 +181,13 @@ def _database_error(engine: Engine, exc: DatabaseError) -> CatalogError:
 
 
 def schema_state(catalog: Catalog) -> SchemaState:
+    """The catalog's schema revision; a SQLite file that does not exist yet is not created."""
+    path = catalog.sqlite_path
+    missing = path is not None and not path.exists()
     return SchemaState(
         url=catalog.display_location,
         backend=catalog.backend,
-        revision=read_revision(catalog.engine),
+        revision=None if missing else read_revision(catalog.engine),
         head=SCHEMA_HEAD,
     )
 
@@ -209,13 +211,13 @@ def open_catalog(location: str, *, migrate: bool = True) -> Catalog:
     path = _sqlite_path(url)
     if path is not None:
         _check_sqlite_file(path)
-        if migrate:
+        if not path.exists():
+            if not migrate:
+                return Catalog(url, make_engine(url))
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise CatalogError(f"cannot create {path.parent}: {exc.strerror}") from None
-        elif not path.exists():
-            return Catalog(url, make_engine(url))
     catalog = Catalog(url, make_engine(url))
     revision = read_revision(catalog.engine)
     _check_known(revision, catalog.display_location)
@@ -238,12 +240,21 @@ def upgrade(catalog: Catalog) -> tuple[str | None, str, Path | None]:
 
     backup: Path | None = None
     sqlite = catalog.backend == "sqlite"
+    if catalog.sqlite_path is not None and not catalog.sqlite_path.parent.exists():
+        try:
+            catalog.sqlite_path.parent.mkdir(parents=True)
+        except OSError as exc:
+            raise CatalogError(f"cannot create {catalog.sqlite_path.parent}: {exc.strerror}") from None
+    _check_known(read_revision(catalog.engine), catalog.display_location)  # refuses non-catalogs
     with catalog.engine.connect() as conn:
         raw = conn.connection.driver_connection
         if sqlite:
             # Table rebuilds in batch migrations must not fire ON DELETE CASCADE;
             # the pragma only takes effect outside a transaction.
             raw.execute("PRAGMA foreign_keys = OFF")
+            # WAL is a property of the file: set here, on fmcat's own catalogs only
+            # (read_revision above refused anything else).
+            raw.execute("PRAGMA journal_mode = WAL")
         try:
             with conn.execution_options(fmcat_write=True).begin():
                 before = _revision_in(conn)
@@ -251,7 +262,7 @@ def upgrade(catalog: Catalog) -> tuple[str | None, str, Path | None]:
                 if before == SCHEMA_HEAD:
                     return before, SCHEMA_HEAD, None
                 if sqlite and before is not None and catalog.sqlite_path is not None:
-                    backup = _backup_sqlite(raw, catalog.sqlite_path, before)
+                    backup = _backup_sqlite(catalog.sqlite_path, before)
                 command.upgrade(alembic_config(connection=conn), "head")
                 if sqlite:
                     bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
@@ -273,14 +284,19 @@ def _revision_in(conn) -> str | None:  # type: ignore[no-untyped-def]
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
 
 
-def _backup_sqlite(raw: sqlite3.Connection, path: Path, revision: str) -> Path:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+def _backup_sqlite(path: Path, revision: str) -> Path:
+    """Copy the catalog beside itself. Called while this process holds the write
+    lock and has written nothing, so a second (reading) connection sees exactly
+    the state about to be upgraded."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     target = path.with_name(f"{path.name}.bak-{revision}-{stamp}")
+    src = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
     dest = sqlite3.connect(target)
     try:
-        raw.backup(dest)
+        src.backup(dest)
     finally:
         dest.close()
+        src.close()
     return target
 
 

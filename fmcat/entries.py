@@ -283,6 +283,8 @@ def parse_entry(raw: Any, kb: KnowledgeBase, *, index: int | None = None) -> Ent
 def parse_entries(items: Any, kb: KnowledgeBase, where: str) -> list[EntrySpec]:
     if isinstance(items, dict) and "models" in items:
         items = items["models"]
+    elif isinstance(items, dict) and "name" in items:
+        items = [items]  # a single entry
     if not isinstance(items, list):
         raise InvalidInput(f"{where}: expected a list of entries (or a mapping with a 'models' list)")
     specs = [parse_entry(item, kb, index=i) for i, item in enumerate(items)]
@@ -296,8 +298,6 @@ def parse_entries(items: Any, kb: KnowledgeBase, where: str) -> list[EntrySpec]:
 
 def read_entries_file(path: Path) -> list[Any]:
     """Raw entries from a JSON, JSON-lines or YAML file (by extension, else sniffed)."""
-    from .yamlio import load_yaml_text
-
     try:
         if path.is_dir():
             raise InvalidInput(f"{path} is a directory, not an entries file", path=str(path))
@@ -306,24 +306,32 @@ def read_entries_file(path: Path) -> list[Any]:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}", path=str(path)) from None
+    return read_entries(data, str(path), path.suffix.lower())
+
+
+def read_entries(data: bytes, where: str, suffix: str = "") -> Any:
+    """Raw entries from bytes; ``suffix`` (".json", ".jsonl", ".yaml") picks the format."""
+    from .yamlio import load_yaml_text
+
+    if len(data) > MAX_IMPORT_BYTES:
+        raise InvalidInput(f"{where} is larger than {MAX_IMPORT_BYTES >> 20} MiB", path=where)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path}: not UTF-8 text (byte {exc.start})", path=str(path)) from None
-    suffix = path.suffix.lower()
+        raise InvalidInput(f"{where}: not UTF-8 text (byte {exc.start})", path=where) from None
     stripped = text.lstrip()
     if not stripped:
-        raise InvalidInput(f"{path} is empty", path=str(path))
+        raise InvalidInput(f"{where} is empty", path=where)
     if suffix in (".jsonl", ".ndjson") or (suffix not in (".json", ".yaml", ".yml") and _looks_jsonl(stripped)):
-        return _read_jsonl(text, path)
+        return _read_jsonl(text, where)
     if suffix == ".json" or (suffix not in (".yaml", ".yml") and stripped[0] in "[{"):
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}", path=str(path)) from None
+            raise InvalidInput(f"{where}: malformed JSON at line {exc.lineno}: {exc.msg}", path=where) from None
         except RecursionError:
-            raise InvalidInput(f"{path}: JSON nested too deeply", path=str(path)) from None
-    docs = [d for d in load_yaml_text(text, str(path), all_documents=True) if d is not None]
+            raise InvalidInput(f"{where}: JSON nested too deeply", path=where) from None
+    docs = [d for d in load_yaml_text(text, where, all_documents=True) if d is not None]
     if len(docs) == 1:
         return docs[0]
     return docs
@@ -334,7 +342,7 @@ def _looks_jsonl(stripped: str) -> bool:
     return stripped.startswith("{") and len(first) > 1 and first[1].lstrip().startswith("{")
 
 
-def _read_jsonl(text: str, path: Path) -> list[Any]:
+def _read_jsonl(text: str, path: str) -> list[Any]:
     out = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import assert_one_line_error, export_text
+
+SHA = "a" * 40
+ENTRY = {
+    "name": "acme/tiny",
+    "display_name": "Tiny",
+    "provider": "Acme",
+    "license": "Apache-2.0",  # normalised to the knowledge-base id
+    "repo_id": "acme/tiny",
+    "revision": SHA,
+    "task": "text-generation",
+    "files": [{"path": "model.safetensors", "size": 10, "sha256": "b" * 64, "lfs": True},
+              {"path": "config.json", "size": 2, "blob_id": "c" * 40}],
+}
+
+
+def test_import_normalises_license_and_records_files(fmcat, tmp_path):
+    f = tmp_path / "in.json"
+    f.write_text(json.dumps([ENTRY]))
+    fmcat("import", str(f))
+    d = fmcat.json("show", "acme/tiny")
+    assert d["license"] == "apache-2.0" and d["license_declared"] == "Apache-2.0"
+    assert d["category"] == "open-source" and d["revision"] == SHA and d["source"] == "hub"
+    assert [(f["path"], f["lfs"]) for f in d["files"]] == [("config.json", False), ("model.safetensors", True)]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "yaml"])
+def test_export_import_round_trip(initialised, fmcat, tmp_path, monkeypatch, fmt):
+    f = tmp_path / "in.json"
+    f.write_text(json.dumps([ENTRY]))
+    fmcat("import", str(f))
+    out = tmp_path / f"catalog.{fmt}"
+    fmcat("export", "-o", str(out))
+    before = export_text(fmcat)
+    monkeypatch.setenv("FMCAT_DB", str(tmp_path / "other.db"))
+    result = json.loads(fmcat("import", str(out), "--json").stdout)
+    assert result["added"] == len(before.splitlines())
+    assert export_text(fmcat) == before
+
+
+def test_import_from_stdin_and_reimport_is_unchanged(fmcat):
+    line = json.dumps({"name": "acme/x", "license": "mit"}) + "\n"
+    first = json.loads(fmcat("import", "-", "--json", input=line).stdout)
+    again = json.loads(fmcat("import", "-", "--json", input=line).stdout)
+    assert (first["added"], again["added"], again["updated"]) == (1, 0, 0)
+
+
+def test_category_is_only_typed_for_entries_without_license(fmcat, tmp_path):
+    ok = tmp_path / "ok.jsonl"
+    ok.write_text(json.dumps({"name": "vendor/hosted", "category": "commercial", "access": "api"}) + "\n")
+    fmcat("import", str(ok))
+    assert fmcat.json("show", "vendor/hosted")["category"] == "commercial"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"name": "x/y", "license": "mit", "category": "custom"}) + "\n")
+    assert_one_line_error(fmcat("import", str(bad), expect=None), "derived from the license")
+
+
+MALFORMED = {
+    "bad.json": '[{"name": "a/b",',
+    "bad.yaml": "models:\n  - name: [unclosed\n",
+    "bad.jsonl": '{"name": "a/b"}\n{"name": \n',
+    "unknown-key.json": json.dumps([{"name": "a/b", "licence": "mit"}]),
+    "unknown-license.json": json.dumps([{"name": "a/b", "license": "apache-2.1"}]),
+    "bad-expression.json": json.dumps([{"name": "a/b", "license": "mit AND ("}]),
+    "traversal.json": json.dumps([{"name": "a/b", "files": [{"path": "../../etc/passwd"}]}]),
+    "dotdot-name.json": json.dumps([{"name": "../etc"}]),
+    "bad-revision.json": json.dumps([{"name": "a/b", "revision": "main; DROP TABLE models"}]),
+    "negative-size.json": json.dumps([{"name": "a/b", "files": [{"path": "x", "size": -1}]}]),
+    "not-a-list.json": json.dumps({"models": "a/b"}),
+    "control-chars.json": json.dumps([{"name": "a/\u0007b"}]),
+    "duplicate.json": json.dumps([{"name": "a/b"}, {"name": "a/b"}]),
+    "empty.json": "",
+}
+
+
+@pytest.mark.parametrize("filename", sorted(MALFORMED))
+def test_malformed_import_is_all_or_nothing(initialised, tmp_path, filename):
+    good = {"name": "acme/first-good-record", "license": "mit"}
+    path = tmp_path / filename
+    text = MALFORMED[filename]
+    if filename.endswith(".json") and text.startswith("[") and text.endswith("]"):
+        text = json.dumps([good] + json.loads(text))  # a valid record before the bad one
+    path.write_text(text)
+    before = export_text(initialised)
+    result = initialised("import", str(path), expect=None)
+    assert_one_line_error(result)
+    assert export_text(initialised) == before
+
+
+def test_import_non_utf8_and_missing_file(initialised, tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"models:\n  - name: caf\xe9\n")
+    assert_one_line_error(initialised("import", str(path), expect=None), "UTF-8")
+    assert_one_line_error(initialised("import", str(tmp_path / "missing.json"), expect=None), "missing.json")
+
+
+def test_yaml_alias_bomb_is_refused(initialised, tmp_path):
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i, name in enumerate("bcdefghi"):
+        prev = "abcdefghi"[i]
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 20) + "]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    assert_one_line_error(initialised("import", str(path), expect=None), "alias")
+
+
+def test_export_to_stdout_formats(initialised):
+    lines = initialised("export").stdout.splitlines()
+    assert len(lines) == 27 and all(json.loads(ln)["name"] for ln in lines)
+    assert isinstance(initialised.json("export"), list)
+    assert initialised("export", "--format", "yaml").stdout.startswith("models:")
+
+
+def test_export_file_is_written_atomically(initialised, tmp_path):
+    out = tmp_path / "x.jsonl"
+    initialised("export", "-o", str(out))
+    assert len(out.read_text().splitlines()) == 27
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".x.jsonl")] == []
+
+
+def test_export_to_unwritable_place_is_one_line(initialised, tmp_path):
+    result = initialised("export", "-o", str(tmp_path / "no" / "such" / "dir" / "x.jsonl"), expect=None)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
