@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import click
 
 from . import __version__
+from .commands.options import use_options
 from .errors import FmcatError
 
 
@@ -27,7 +28,27 @@ class Trouble(click.ClickException):
 
 
 class FmcatGroup(click.Group):
-    """Turns domain errors into one clear line; tracebacks only with FMCAT_DEBUG=1."""
+    """Turns domain errors into one clear line; tracebacks only with FMCAT_DEBUG=1.
+
+    Commands living in ``fmcat.commands`` are imported only when invoked (or
+    listed in help), so start-up stays cheap.
+    """
+
+    lazy_commands = {
+        "check-license": "fmcat.commands.licensing:check_license",
+        "licenses": "fmcat.commands.licensing:licenses",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            import importlib
+
+            module, attr = self.lazy_commands[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         from . import settings
@@ -94,7 +115,7 @@ def echo_table(rows: list[list[str]], headers: list[str]) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
-def _clean(value: Any) -> str:
+def clean(value: Any) -> str:
     """Terminal-safe text: no control characters from catalog data."""
     text = "" if value is None else str(value)
     return "".join(ch if ch.isprintable() else "?" for ch in text)
@@ -156,20 +177,31 @@ def init(state: State, as_json: bool) -> None:
 @click.option("--category", type=click.Choice(["commercial", "open-source", "custom", "unknown"]),
               help="Only models of this license category.")
 @click.option("--license", "license_", metavar="ID", help="Only models under this license id.")
+@click.option("--verdict", type=click.Choice(["allowed", "conditional", "needs-permission", "prohibited", "unknown"]),
+              multiple=True, help="Only models with this verdict for the use given by the use flags (repeatable).")
+@use_options
 @json_option
 @pass_state
-def list_(state: State, category: str | None, license_: str | None, as_json: bool) -> None:
-    """List the models in the catalog.
+def list_(state: State, category: str | None, license_: str | None, verdict: tuple[str, ...],
+          as_json: bool, **params: Any) -> None:
+    """List the models in the catalog, optionally by verdict for an intended use.
 
     \b
     Example:
       fmcat list --category custom
-      fmcat list --license apache-2.0 --json
+      fmcat list --verdict allowed --verdict conditional --commercial --distribute
     """
     from .catalog import list_models
 
     with state.session() as s:
         rows = list_models(s, category=category, license=license_)
+        if verdict:
+            from .checks import check_licenses
+            from .commands.options import build_use
+
+            use, policy = build_use(params)
+            decided = {d.model: d.verdict for d in check_licenses(s, None, use, policy).decisions}
+            rows = [r for r in rows if decided.get(r.name) in verdict]
     if as_json:
         emit_json([r.to_dict() for r in rows])
         return
@@ -177,7 +209,7 @@ def list_(state: State, category: str | None, license_: str | None, as_json: boo
         click.echo("No models match.", err=True)
         return
     echo_table(
-        [[_clean(r.name), _clean(r.provider), r.category, _clean(r.license or "-"), r.access]
+        [[clean(r.name), clean(r.provider), r.category, clean(r.license or "-"), r.access]
          for r in rows],
         ["name", "provider", "category", "license", "access"],
     )
@@ -210,9 +242,9 @@ def show(state: State, name: str, as_json: bool) -> None:
 def _render_detail(d: Any) -> None:
     def field(label: str, value: Any) -> None:
         if value not in (None, "", [], {}):
-            click.echo(f"{label + ':':<16}{_clean(value)}")
+            click.echo(f"{label + ':':<16}{clean(value)}")
 
-    click.echo(_clean(d.display_name or d.name))
+    click.echo(clean(d.display_name or d.name))
     field("name", d.name)
     field("provider", d.provider)
     field("category", d.category)
@@ -242,27 +274,27 @@ def _render_detail(d: Any) -> None:
     if d.sources:
         click.echo("sources:")
         for key, text in d.sources.items():
-            click.echo(f"  {_clean(key)}: {_clean(text)}")
+            click.echo(f"  {clean(key)}: {clean(text)}")
     if d.unconfirmed:
         click.echo("unconfirmed:")
         for text in d.unconfirmed:
-            click.echo(f"  - {_clean(text)}")
+            click.echo(f"  - {clean(text)}")
     if d.license_evidence:
         click.echo("license evidence:")
         for ev in d.license_evidence:
             at = f" at {ev.revision[:12]}" if ev.revision else ""
-            click.echo(f"  {ev.observed_at}  {ev.source}: {_clean(ev.declared)} -> {_clean(ev.license or 'unknown')}{at}")
+            click.echo(f"  {ev.observed_at}  {ev.source}: {clean(ev.declared)} -> {clean(ev.license or 'unknown')}{at}")
     if d.files:
         click.echo(f"files ({len(d.files)}):")
         for f in d.files:
             digest = f"sha256:{f.sha256}" if f.sha256 else (f"blob:{f.blob_id}" if f.blob_id else "no hash")
-            click.echo(f"  {_clean(f.path)}  {f.size if f.size is not None else '?'} bytes  {digest}")
+            click.echo(f"  {clean(f.path)}  {f.size if f.size is not None else '?'} bytes  {digest}")
     for title, runs in (("verifications", d.verifications), ("smoke tests", d.smoke_tests)):
         if runs:
             click.echo(f"{title}:")
             for r in runs:
                 why = r.detail.get("summary") or r.detail.get("reason") or ""
-                click.echo(f"  {r.started_at}  {r.status}  {_clean(why)}")
+                click.echo(f"  {r.started_at}  {r.status}  {clean(why)}")
 
 
 @cli.command()
@@ -284,7 +316,7 @@ def remove(state: State, names: tuple[str, ...], as_json: bool) -> None:
         emit_json({"removed": removed})
         return
     for n in removed:
-        click.echo(f"Removed {_clean(n)}")
+        click.echo(f"Removed {clean(n)}")
 
 
 @cli.command("import")

@@ -9,7 +9,7 @@ and ``mit OR apache-2.0`` is a valid expression.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +22,39 @@ CATEGORIES = ("commercial", "open-source", "custom", "unknown")
 UNKNOWN_IDS = frozenset({"unknown", "other", "none", "noassertion"})
 
 
+EFFECTS = ("allowed", "conditional", "needs-permission", "prohibited")
+USE_FLAGS = ("commercial", "non-commercial", "distribute", "modify", "serve", "train-other-models")
+
+
+@dataclass(frozen=True)
+class Clause:
+    """Where a license says something: a section and a short quote."""
+
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One term: when it applies, its effect, the obligations it brings, its clause."""
+
+    effect: str
+    clause: Clause
+    when: tuple[frozenset[str], ...] = ()  # all groups must hold; one flag per group
+    mau_above: int | None = None
+    domains: frozenset[str] = frozenset()
+    obligations: tuple[str, ...] = ()
+
+    def applies(self, flags: frozenset[str], mau: int | None, domains: frozenset[str]) -> bool:
+        if any(not (group & flags) for group in self.when):
+            return False
+        if self.mau_above is not None and (mau is None or mau <= self.mau_above):
+            return False
+        if self.domains and not (self.domains & domains):
+            return False
+        return True
+
+
 @dataclass(frozen=True)
 class License:
     id: str
@@ -32,7 +65,13 @@ class License:
     scancode: str | None = None
     aliases: tuple[str, ...] = ()
     source: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    texts: tuple[str, ...] = ()
+    grant: Clause | None = None
+    rules: tuple[Rule, ...] = ()
+
+    @property
+    def restricted_domains(self) -> tuple[str, ...]:
+        return tuple(sorted({d for r in self.rules for d in r.domains}))
 
     @property
     def spellings(self) -> tuple[str, ...]:
@@ -49,17 +88,24 @@ class Resolved:
     ids: tuple[str, ...] = ()
 
 
-_LICENSE_KEYS = {"id", "name", "category", "url", "spdx", "scancode", "aliases", "source"}
+_LICENSE_KEYS = {"id", "name", "category", "url", "spdx", "scancode", "aliases", "source",
+                 "texts", "grant", "rules"}
+_RULE_KEYS = {"when", "mau_above", "domains", "effect", "obligations", "clause", "text"}
 
 
 class KnowledgeBase:
-    def __init__(self, licenses: list[License]) -> None:
+    def __init__(self, licenses: list[License], domains: dict[str, str] | None = None) -> None:
         self.licenses = {lic.id: lic for lic in licenses}
+        self.domains = dict(domains or {})
         from license_expression import Licensing, LicenseSymbol
 
         self._licensing = Licensing(
             [LicenseSymbol(lic.id, aliases=lic.spellings) for lic in licenses]
         )
+
+    def parse(self, expression: str):  # type: ignore[no-untyped-def]
+        """A license-expression object for an expression of knowledge-base ids."""
+        return self._licensing.parse(expression, validate=True, strict=False)
 
     def get(self, license_id: str) -> License | None:
         return self.licenses.get(license_id)
@@ -108,14 +154,50 @@ class KnowledgeBase:
         return spellings[match[0]] if match else None
 
 
-def _parse_license(raw: Any, where: str) -> License:
+def _parse_rule(raw: Any, where: str, domains: dict[str, str]) -> Rule:
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{where}: each rule must be a mapping")
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise InvalidInput(f"{where}: unknown rule keys {sorted(unknown)}")
+    if raw.get("effect") not in EFFECTS:
+        raise InvalidInput(f"{where}: rule effect must be one of {', '.join(EFFECTS)}")
+    groups = []
+    for item in raw.get("when") or ():
+        group = frozenset([item] if isinstance(item, str) else item)
+        if not group or not group <= set(USE_FLAGS):
+            raise InvalidInput(f"{where}: unknown use flag in {item!r}; flags: {', '.join(USE_FLAGS)}")
+        groups.append(group)
+    rule_domains = frozenset(raw.get("domains") or ())
+    if not rule_domains <= set(domains):
+        raise InvalidInput(f"{where}: undeclared domains {sorted(rule_domains - set(domains))}")
+    mau = raw.get("mau_above")
+    if mau is not None and (not isinstance(mau, int) or mau < 0):
+        raise InvalidInput(f"{where}: mau_above must be a non-negative integer")
+    if not raw.get("clause") or not raw.get("text"):
+        raise InvalidInput(f"{where}: every rule cites a clause and quotes its text")
+    return Rule(
+        effect=raw["effect"],
+        clause=Clause(str(raw["clause"]), " ".join(str(raw["text"]).split())),
+        when=tuple(groups),
+        mau_above=mau,
+        domains=rule_domains,
+        obligations=tuple(str(o) for o in raw.get("obligations") or ()),
+    )
+
+
+def _parse_license(raw: Any, where: str, domains: dict[str, str] | None = None) -> License:
     if not isinstance(raw, dict) or "id" not in raw:
         raise InvalidInput(f"{where}: each license needs an id")
-    unknown = set(raw) - _LICENSE_KEYS - {"terms", "texts", "clauses", "obligations", "notes"}
+    unknown = set(raw) - _LICENSE_KEYS
     if unknown:
         raise InvalidInput(f"{where}: unknown keys {sorted(unknown)} in license {raw['id']!r}")
     if raw.get("category") not in CATEGORIES[:3]:
         raise InvalidInput(f"{where}: license {raw['id']!r} has no valid category")
+    here = f"{where}: license {raw['id']}"
+    grant = raw.get("grant")
+    if grant is not None and not (isinstance(grant, dict) and grant.get("clause") and grant.get("text")):
+        raise InvalidInput(f"{here}: grant needs a clause and a text")
     return License(
         id=str(raw["id"]),
         name=str(raw.get("name") or raw["id"]),
@@ -125,7 +207,9 @@ def _parse_license(raw: Any, where: str) -> License:
         scancode=raw.get("scancode"),
         aliases=tuple(str(a) for a in raw.get("aliases") or ()),
         source=raw.get("source"),
-        extra={k: v for k, v in raw.items() if k not in _LICENSE_KEYS},
+        texts=tuple(str(t) for t in raw.get("texts") or ()),
+        grant=Clause(str(grant["clause"]), " ".join(str(grant["text"]).split())) if grant else None,
+        rules=tuple(_parse_rule(r, here, domains or {}) for r in raw.get("rules") or ()),
     )
 
 
@@ -136,4 +220,7 @@ def knowledge_base() -> KnowledgeBase:
     items = data.get("licenses") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise InvalidInput(f"{path}: expected a 'licenses' list")
-    return KnowledgeBase([_parse_license(item, str(path)) for item in items])
+    domains = data.get("domains") or {}
+    if not isinstance(domains, dict):
+        raise InvalidInput(f"{path}: domains must map names to descriptions")
+    return KnowledgeBase([_parse_license(item, str(path), domains) for item in items], domains)

@@ -1,0 +1,99 @@
+"""`fmcat check-license`: decisions for catalog models under a use and a policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .catalog import find_model
+from .decide import Decider, ModelDecision, ModelFacts, Use, decide_model
+from .licenses import knowledge_base
+from .models import Model, SmokeTest, Verification
+from .policy import Policy, apply_policy
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    use: Use
+    policy: str | None
+    decisions: list[ModelDecision]
+
+    @property
+    def failing(self) -> list[ModelDecision]:
+        return [d for d in self.decisions if d.failing]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for d in self.decisions:
+            out[d.verdict] = out.get(d.verdict, 0) + 1
+        return out
+
+
+def _latest_status(session: Session, table: Any) -> dict[int, str]:
+    last = select(table.model_id, func.max(table.id).label("id")).group_by(table.model_id).subquery()
+    rows = session.execute(select(table.model_id, table.status).join(last, table.id == last.c.id))
+    return {model_id: status for model_id, status in rows}
+
+
+def load_facts(session: Session, *, need_runs: bool = False) -> tuple[list[ModelFacts], dict[str, ModelFacts], dict[str, set[str]]]:
+    """Facts for every model, an index by name and repo id for lineage, and
+    each model's aliases (name, repo id, display name) for waivers."""
+    verified = _latest_status(session, Verification) if need_runs else {}
+    smoke = _latest_status(session, SmokeTest) if need_runs else {}
+    rows = session.execute(
+        select(Model.id, Model.name, Model.display_name, Model.license_id, Model.license_declared,
+               Model.category, Model.base_model, Model.repo_id, Model.facts).order_by(Model.name)
+    )
+    facts: list[ModelFacts] = []
+    index: dict[str, ModelFacts] = {}
+    aliases: dict[str, set[str]] = {}
+    by_repo: dict[str, ModelFacts] = {}
+    for r in rows:
+        f = ModelFacts(
+            name=r.name, display_name=r.display_name,
+            license=r.license_id or r.license_declared,
+            category=r.category, base_model=r.base_model,
+            verified=verified.get(r.id), smoke_tested=smoke.get(r.id),
+            conflict=(r.facts or {}).get("license_conflict"),
+        )
+        facts.append(f)
+        index[r.name] = f
+        if r.repo_id:
+            by_repo.setdefault(r.repo_id, f)
+        aliases[r.name] = {a for a in (r.name, r.repo_id, r.display_name) if a}
+    for repo_id, f in by_repo.items():
+        index.setdefault(repo_id, f)
+    return facts, index, aliases
+
+
+def check_licenses(
+    session: Session,
+    names: Sequence[str] | None,
+    use: Use,
+    policy: Policy | None = None,
+    *,
+    today: dt.date | None = None,
+) -> CheckResult:
+    """Decide every named model (or all, for ``names=None``) for ``use``."""
+    need_runs = bool(policy and (policy.rules.require_verified or policy.rules.require_smoke_test))
+    facts, index, aliases = load_facts(session, need_runs=need_runs)
+    if names is not None:
+        wanted = []
+        for ref in names:
+            name = find_model(session, ref).name
+            if name not in wanted:
+                wanted.append(name)
+        facts = [index[n] for n in wanted]
+    decider = Decider(knowledge_base(), use)
+    today = today or dt.date.today()
+    decisions = []
+    for f in facts:
+        d = decide_model(f, decider, index)
+        if policy is not None:
+            d = apply_policy(d, f, policy, today, aliases[f.name])
+        decisions.append(d)
+    return CheckResult(use, policy.path if policy else None, decisions)

@@ -1,0 +1,1 @@
+"""Command groups loaded lazily by ``fmcat.cli`` (click's "complex applications")."""

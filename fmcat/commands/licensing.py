@@ -1,0 +1,199 @@
+"""`fmcat check-license` and `fmcat licenses`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..cli import State, clean, emit_json, echo_table, json_option, pass_state
+from .options import build_use, use_options
+
+
+def _wrap(text: str, indent: str) -> str:
+    import textwrap
+
+    return textwrap.fill(clean(text), width=100, initial_indent=indent, subsequent_indent=indent + "  ")
+
+
+@click.command("check-license")
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Check every model in the catalog.")
+@use_options
+@json_option
+@pass_state
+def check_license(state: State, names: tuple[str, ...], all_: bool, as_json: bool, **params: Any) -> None:
+    """Decide whether the intended use is allowed, what it obliges, and which clause says so.
+
+    Verdicts: allowed, conditional, needs-permission, prohibited, unknown.
+    Exit 0 when every model is allowed or conditional (and policy-clean),
+    1 when any is not, 2 when the check could not run.
+
+    \b
+    Example:
+      fmcat check-license "Llama 2" --mau 1000000 --distribute
+      fmcat check-license --all --policy policy.toml --json
+    """
+    from ..checks import check_licenses
+
+    if bool(names) == all_:
+        raise click.UsageError("name the models to check, or give --all")
+    use, policy = build_use(params)
+    with state.session() as s:
+        result = check_licenses(s, None if all_ else list(names), use, policy)
+    if as_json:
+        emit_json([d.to_dict() for d in result.decisions])
+    else:
+        _render(result)
+    if result.failing:
+        raise SystemExit(1)
+
+
+def _render(result: Any) -> None:
+    click.echo(f"Intended use: {result.use.describe()}" + (f" (policy {result.policy})" if result.policy else ""))
+    for d in result.decisions:
+        title = clean(d.display_name or d.model)
+        name = f" ({clean(d.model)})" if d.display_name and d.display_name != d.model else ""
+        click.echo("")
+        click.echo(f"{title}{name}: {d.verdict.upper()}  [{clean(d.license or 'no license')}, {d.category}]")
+        for flag in d.flags:
+            click.echo(_wrap(f"! {flag}", "  "))
+        if d.lineage:
+            click.echo(f"  lineage: {' -> '.join(clean(x) for x in [d.model, *d.lineage])}")
+        if d.obligations:
+            click.echo("  obligations:")
+            for o in d.obligations:
+                click.echo(_wrap(f"- {o}", "    "))
+        click.echo("  because:")
+        for r in d.reasons:
+            click.echo(_wrap(f"[{r.verdict}] {r.clause}: \"{r.text}\"", "    "))
+        for v in d.violations:
+            click.echo(_wrap(f"policy violation: {v}", "  "))
+        if d.waiver:
+            w = d.waiver
+            if w.get("applied"):
+                click.echo(_wrap(f"waiver by {w['approver']} until {w['expires']}: {w['reason']}", "  "))
+            else:
+                click.echo(_wrap(f"waiver not applied: {w.get('note')}", "  "))
+    counts = ", ".join(f"{n} {v}" for v, n in sorted(result.counts().items()))
+    failing = result.failing
+    click.echo("")
+    click.echo(f"{len(result.decisions)} model(s): {counts}."
+               + (f" Needs attention: {', '.join(clean(d.model) for d in failing)}." if failing else ""))
+
+
+@click.command("licenses")
+@click.argument("license_id", required=False, metavar="[ID]")
+@click.option("--identify", "identify_file", type=click.Path(dir_okay=False, exists=False), metavar="FILE",
+              help="Identify the license whose text FILE holds (e.g. a repository's LICENSE).")
+@json_option
+def licenses(license_id: str | None, identify_file: str | None, as_json: bool) -> None:
+    """Show the license knowledge base: categories, terms, obligations and clauses.
+
+    \b
+    Example:
+      fmcat licenses
+      fmcat licenses llama2
+      fmcat licenses --identify ./LICENSE
+    """
+    from ..errors import InvalidInput
+    from ..licenses import knowledge_base
+
+    kb = knowledge_base()
+    if identify_file:
+        _identify(identify_file, as_json)
+        return
+    if license_id is None:
+        rows = sorted(kb.licenses.values(), key=lambda lic: (lic.category, lic.id))
+        if as_json:
+            emit_json([_license_dict(lic, kb, full=False) for lic in rows])
+            return
+        echo_table([[lic.id, lic.category, lic.spdx or lic.scancode or "-", lic.name] for lic in rows],
+                   ["id", "category", "spdx / scancode", "name"])
+        return
+    resolved = kb.resolve(license_id)
+    if resolved is None or resolved.license_id not in kb.licenses:
+        hint = kb.suggest(license_id)
+        raise InvalidInput(f"no license {license_id!r} in the knowledge base",
+                           hint=(f"did you mean {hint!r}? " if hint else "") + "run `fmcat licenses` for the list")
+    lic = kb.licenses[resolved.license_id]
+    if as_json:
+        emit_json(_license_dict(lic, kb, full=True))
+        return
+    _render_license(lic, kb)
+
+
+def _license_dict(lic: Any, kb: Any, *, full: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": lic.id, "name": lic.name, "category": lic.category, "spdx": lic.spdx,
+        "scancode": lic.scancode, "url": lic.url, "aliases": list(lic.aliases),
+        "restricted_domains": list(lic.restricted_domains),
+    }
+    if full:
+        out["source"] = lic.source
+        out["texts"] = list(lic.texts)
+        out["grant"] = {"clause": lic.grant.section, "text": lic.grant.text} if lic.grant else None
+        out["terms"] = [
+            {
+                "when": [sorted(g) for g in r.when], "mau_above": r.mau_above, "domains": sorted(r.domains),
+                "effect": r.effect, "obligations": list(r.obligations),
+                "clause": r.clause.section, "text": r.clause.text,
+            }
+            for r in lic.rules
+        ]
+        out["domains"] = {d: kb.domains.get(d, "") for d in lic.restricted_domains}
+    return out
+
+
+def _render_license(lic: Any, kb: Any) -> None:
+    click.echo(f"{lic.name} ({lic.id})")
+    click.echo(f"category:  {lic.category}")
+    for label, value in (("spdx", lic.spdx), ("scancode", lic.scancode), ("url", lic.url),
+                         ("aliases", ", ".join(lic.aliases)), ("source", lic.source)):
+        if value:
+            click.echo(f"{label + ':':<11}{value}")
+    if lic.grant:
+        click.echo(_wrap(f"grant ({lic.grant.section}): \"{lic.grant.text}\"", ""))
+    click.echo("terms:")
+    for r in lic.rules:
+        cond = []
+        if r.when:
+            cond.append(" and ".join("/".join(sorted(g)) for g in r.when))
+        if r.mau_above is not None:
+            cond.append(f"more than {r.mau_above:,} monthly active users")
+        if r.domains:
+            cond.append("domain " + "/".join(sorted(r.domains)))
+        click.echo(f"  when {' and '.join(cond) or 'any use'} -> {r.effect}  [{r.clause.section}]")
+        click.echo(_wrap(f"\"{r.clause.text}\"", "      "))
+        for o in r.obligations:
+            click.echo(_wrap(f"- {o}", "      "))
+    if lic.restricted_domains:
+        click.echo("restricted domains:")
+        for d in lic.restricted_domains:
+            click.echo(f"  {d}: {kb.domains.get(d, '')}")
+
+
+def _identify(path: str, as_json: bool) -> None:
+    from pathlib import Path
+
+    from ..errors import InvalidInput
+    from ..identify import identify
+
+    try:
+        text = Path(path).read_bytes().decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path}: not UTF-8 text", path=path) from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}", path=path) from None
+    found = identify(text)
+    if as_json:
+        emit_json({"file": path, "license": found.license_id if found else None,
+                   "reference": found.reference if found else None,
+                   "coverage": found.coverage if found else None, "share": found.share if found else None})
+    elif found:
+        click.echo(f"{found.license_id} (matches {found.reference}: {found.coverage:.0%} of the reference, "
+                   f"{found.share:.0%} of the file)")
+    else:
+        click.echo("not identified as any license in the knowledge base", err=True)
+    if found is None:
+        raise SystemExit(1)

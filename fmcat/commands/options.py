@@ -1,0 +1,64 @@
+"""Options shared by several commands: the intended use."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import click
+
+USE_FLAG_PARAMS = ("commercial", "mau", "distribute", "modify", "serve", "train_other_models", "domains", "policy")
+
+
+def use_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The intended-use flags of PRODUCT.md, plus --policy."""
+    options = [
+        click.option("--commercial/--non-commercial", "commercial", default=None,
+                     help="Commercial use (the default) or not."),
+        click.option("--mau", type=click.IntRange(min=0), metavar="N",
+                     help="Monthly active users of the product the model is part of."),
+        click.option("--distribute", is_flag=True, default=None,
+                     help="The weights or a derivative are shipped to others."),
+        click.option("--modify", is_flag=True, default=None,
+                     help="Fine-tuning, merging, quantising, distilling: making a derivative."),
+        click.option("--serve", is_flag=True, default=None,
+                     help="Offered to third parties as a hosted service or API."),
+        click.option("--train-other-models", "train_other_models", is_flag=True, default=None,
+                     help="Outputs are used to train or improve another model."),
+        click.option("--domain", "domains", multiple=True, metavar="D",
+                     help="Field of use (repeatable), e.g. medical, law-enforcement, military."),
+        click.option("--policy", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="Organisation policy (TOML): use, rules and waivers."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def build_use(params: dict[str, Any]) -> tuple[Any, Any]:
+    """The Use and Policy from the flags; flags given override the policy's [use]."""
+    from pathlib import Path
+
+    from ..decide import Use
+    from ..policy import load_policy
+
+    policy = load_policy(Path(params["policy"])) if params.get("policy") else None
+    base = dict(policy.use) if policy else {}
+
+    def pick(flag: str, key: str, default: Any) -> Any:
+        value = params.get(flag)
+        if value is not None and value != ():
+            return value
+        return base.get(key, default)
+
+    use = Use(
+        commercial=pick("commercial", "commercial", True),
+        mau=pick("mau", "mau", None),
+        distribute=bool(pick("distribute", "distribute", False)),
+        modify=bool(pick("modify", "modify", False)),
+        serve=bool(pick("serve", "serve", False)),
+        train_other_models=bool(pick("train_other_models", "train-other-models", False)),
+        domains=tuple(dict.fromkeys(
+            d.strip().lower() for d in (params.get("domains") or base.get("domains") or ())
+        )),
+    )
+    return use, policy

@@ -1,0 +1,276 @@
+"""License decisions: for an intended use, the verdict a license gives, what
+must be done, and the clause behind each part.
+
+The terms come from the knowledge base (``catalog/licenses.yaml``); this module
+interprets them generically. A license expression is decided by its parts:
+``A OR B`` lets the licensee pick the better, ``A AND B`` needs both.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .errors import InvalidInput
+from .licenses import KnowledgeBase, License
+
+VERDICTS = ("allowed", "conditional", "needs-permission", "prohibited", "unknown")
+FAILING = frozenset({"needs-permission", "prohibited", "unknown"})
+_RANK = {v: i for i, v in enumerate(VERDICTS)}
+_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def worst(*verdicts: str) -> str:
+    return max(verdicts, key=_RANK.__getitem__) if verdicts else "allowed"
+
+
+def best(*verdicts: str) -> str:
+    return min(verdicts, key=_RANK.__getitem__)
+
+
+@dataclass(frozen=True)
+class Use:
+    """The intended use that a decision is made for."""
+
+    commercial: bool = True
+    mau: int | None = None
+    distribute: bool = False
+    modify: bool = False
+    serve: bool = False
+    train_other_models: bool = False
+    domains: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.mau is not None and (isinstance(self.mau, bool) or not isinstance(self.mau, int) or self.mau < 0):
+            raise InvalidInput(f"monthly active users must be a whole number >= 0, not {self.mau!r}")
+        if self.mau is not None and self.mau > 10**11:
+            raise InvalidInput(f"monthly active users {self.mau} is more than there are people")
+        for d in self.domains:
+            if not isinstance(d, str) or not _DOMAIN.match(d):
+                raise InvalidInput(f"domain {str(d)[:40]!r} must be a lowercase slug such as 'medical'")
+
+    @property
+    def flags(self) -> frozenset[str]:
+        out = {"commercial" if self.commercial else "non-commercial"}
+        for name in ("distribute", "modify", "serve"):
+            if getattr(self, name):
+                out.add(name)
+        if self.train_other_models:
+            out.add("train-other-models")
+        return frozenset(out)
+
+    def describe(self) -> str:
+        parts = ["commercial" if self.commercial else "non-commercial"]
+        if self.mau is not None:
+            parts.append(f"{self.mau:,} monthly active users")
+        parts += [f for f in ("distribute", "modify", "serve") if getattr(self, f)]
+        if self.train_other_models:
+            parts.append("train other models")
+        if self.domains:
+            parts.append("domains: " + ", ".join(self.domains))
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "commercial": self.commercial, "mau": self.mau, "distribute": self.distribute,
+            "modify": self.modify, "serve": self.serve,
+            "train-other-models": self.train_other_models, "domains": list(self.domains),
+        }
+
+
+@dataclass(frozen=True)
+class Reason:
+    clause: str
+    text: str
+    verdict: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LicenseDecision:
+    license: str | None
+    verdict: str
+    obligations: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+
+
+def _decide_one(lic: License, use: Use) -> LicenseDecision:
+    flags, domains = use.flags, frozenset(use.domains)
+    fired = [r for r in lic.rules if r.applies(flags, use.mau, domains)]
+    reasons = [Reason(f"{lic.name} {r.clause.section}", r.clause.text, r.effect) for r in fired]
+    obligations: list[str] = []
+    for r in fired:
+        for o in r.obligations:
+            if o not in obligations:
+                obligations.append(o)
+    if not fired:
+        grant = lic.grant
+        reasons = [Reason(f"{lic.name} {grant.section}" if grant else lic.name,
+                          grant.text if grant else "no term of this license restricts the use", "allowed")]
+    verdict = worst(*(r.effect for r in fired)) if fired else "allowed"
+    reasons.sort(key=lambda r: -_RANK[r.verdict])
+    return LicenseDecision(lic.id, verdict, tuple(obligations), tuple(reasons))
+
+
+class Decider:
+    """Decides license expressions for one use, caching per expression."""
+
+    def __init__(self, kb: KnowledgeBase, use: Use) -> None:
+        self.kb = kb
+        self.use = use
+        self._cache: dict[str | None, LicenseDecision] = {}
+
+    def decide(self, license_expr: str | None) -> LicenseDecision:
+        if license_expr in self._cache:
+            return self._cache[license_expr]
+        result = self._decide(license_expr)
+        self._cache[license_expr] = result
+        return result
+
+    def _decide(self, license_expr: str | None) -> LicenseDecision:
+        if not license_expr:
+            return LicenseDecision(None, "unknown", (), (Reason(
+                "no license", "No license is recorded for this model; it is never silently allowed.", "unknown"),))
+        lic = self.kb.get(license_expr)
+        if lic is not None:
+            return _decide_one(lic, self.use)
+        try:
+            resolved = self.kb.resolve(license_expr)
+        except InvalidInput:
+            resolved = None
+        if resolved is None or resolved.license_id is None:
+            return LicenseDecision(license_expr, "unknown", (), (Reason(
+                "unknown license",
+                f"{license_expr!r} is not in fmcat's license knowledge base; a person must read it.",
+                "unknown"),))
+        if resolved.license_id in self.kb.licenses:
+            return _decide_one(self.kb.licenses[resolved.license_id], self.use)
+        return self._expression(self.kb.parse(resolved.license_id), resolved.license_id)
+
+    def _expression(self, expr: Any, text: str) -> LicenseDecision:
+        from license_expression import AND, OR
+
+        if isinstance(expr, (AND, OR)):
+            parts = [self._expression(arg, str(arg)) for arg in expr.args]
+            if isinstance(expr, OR):
+                chosen = min(parts, key=lambda d: _RANK[d.verdict])
+                note = Reason(f"{text}", f"a choice of licenses: the best option, {chosen.license}, is taken",
+                              chosen.verdict)
+                return LicenseDecision(text, chosen.verdict, chosen.obligations, (note, *chosen.reasons))
+            obligations: list[str] = []
+            for p in parts:
+                obligations += [o for o in p.obligations if o not in obligations]
+            reasons = tuple(r for p in parts for r in p.reasons)
+            return LicenseDecision(text, worst(*(p.verdict for p in parts)), tuple(obligations), reasons)
+        return self.decide(str(expr.key) if hasattr(expr, "key") else str(expr))
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a decision needs to know about one catalog entry."""
+
+    name: str
+    display_name: str | None
+    license: str | None
+    category: str
+    base_model: str | None = None
+    verified: str | None = None  # status of the latest verification
+    smoke_tested: str | None = None  # status of the latest smoke test
+    conflict: str | None = None  # a license conflict noted when the license was resolved
+
+
+@dataclass(frozen=True)
+class ModelDecision:
+    model: str
+    display_name: str | None
+    license: str | None
+    category: str
+    verdict: str
+    obligations: list[str]
+    reasons: list[Reason]
+    flags: list[str] = field(default_factory=list)
+    lineage: list[str] = field(default_factory=list)
+    license_verdict: str | None = None  # before policy and waivers
+    violations: list[str] = field(default_factory=list)
+    waiver: dict[str, Any] | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.verdict in FAILING or bool(self.violations)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "display_name": self.display_name,
+            "license": self.license,
+            "category": self.category,
+            "verdict": self.verdict,
+            "obligations": list(self.obligations),
+            "reasons": [r.to_dict() for r in self.reasons],
+            "flags": list(self.flags),
+            "lineage": list(self.lineage),
+            "license_verdict": self.license_verdict,
+            "violations": list(self.violations),
+            "waiver": self.waiver,
+        }
+
+
+def decide_model(
+    facts: ModelFacts,
+    decider: Decider,
+    index: dict[str, ModelFacts],
+) -> ModelDecision:
+    """The license verdict for one model, following its lineage through the catalog."""
+    own = decider.decide(facts.license)
+    verdict = own.verdict
+    obligations = list(own.obligations)
+    reasons = list(own.reasons)
+    flags: list[str] = []
+    lineage: list[str] = []
+    if facts.conflict:
+        flags.append(f"license conflict: {facts.conflict}")
+
+    seen = {facts.name}
+    base_ref = facts.base_model
+    child = facts
+    while base_ref and len(lineage) < 10:
+        base = index.get(base_ref)
+        if base is None or base.name in seen:
+            break
+        seen.add(base.name)
+        lineage.append(base.name)
+        inherited = decider.decide(base.license)
+        if inherited.license and inherited.license != child.license:
+            if _looser(decider.kb, child, base):
+                flags.append(
+                    f"relicensed: {child.name} declares {child.license or 'no license'} but its base model "
+                    f"{base.name} is under {base.license}; the base's terms still apply"
+                )
+        verdict = worst(verdict, inherited.verdict)
+        obligations += [o for o in inherited.obligations if o not in obligations]
+        reasons += [Reason(f"base model {base.name}: {r.clause}", r.text, r.verdict) for r in inherited.reasons]
+        child, base_ref = base, base.base_model
+    reasons.sort(key=lambda r: -_RANK[r.verdict])
+    return ModelDecision(
+        model=facts.name, display_name=facts.display_name, license=facts.license,
+        category=facts.category, verdict=verdict, obligations=obligations, reasons=reasons,
+        flags=flags, lineage=lineage, license_verdict=verdict,
+    )
+
+
+def _looser(kb: KnowledgeBase, child: ModelFacts, base: ModelFacts) -> bool:
+    """A derivative declared under terms looser than its base's (e.g. llama2 -> mit)."""
+    order = {"open-source": 0, "commercial": 1, "custom": 2, "unknown": 1}
+    return order.get(child.category, 1) < order.get(kb.category_of(base.license) if base.license else "unknown", 1)
+
+
+def restrictiveness(kb: KnowledgeBase, license_expr: str | None) -> tuple[int, int]:
+    """How restrictive a license is, for picking the most restrictive of conflicting
+    sources: its verdict for the broadest use, then its category."""
+    broad = Use(commercial=True, mau=10**9, distribute=True, modify=True, serve=True, train_other_models=True)
+    verdict = Decider(kb, broad).decide(license_expr).verdict
+    category_rank = {"open-source": 0, "commercial": 1, "custom": 2, "unknown": 3}
+    return _RANK[verdict], category_rank.get(kb.category_of(license_expr), 3)
