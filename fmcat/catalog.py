@@ -194,11 +194,16 @@ def upsert_entries(
             else:
                 _update(session, model, spec, origin, now)
                 result.updated.append(spec.name)
-    if new_rows:
-        ids = session.execute(
-            insert(Model).returning(Model.id, Model.name, sort_by_parameter_order=True), new_rows
-        ).all()
-        _insert_children(session, [(row.id, spec) for row, spec in zip(ids, new_specs)], origin, now)
+    # Plain executemany plus one SELECT per chunk for the new ids: RETURNING over
+    # many rows costs far more in SQLAlchemy's result splicing.
+    for start in range(0, len(new_rows), _CHUNK):
+        rows = new_rows[start : start + _CHUNK]
+        session.execute(insert(Model), rows)
+        ids = dict(session.execute(
+            select(Model.name, Model.id).where(Model.name.in_([r["name"] for r in rows]))
+        ).all())
+        chunk_specs = new_specs[start : start + _CHUNK]
+        _insert_children(session, ((ids[spec.name], spec) for spec in chunk_specs), origin, now)
     session.flush()
     return result
 

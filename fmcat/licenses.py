@@ -97,6 +97,7 @@ class KnowledgeBase:
     def __init__(self, licenses: list[License], domains: dict[str, str] | None = None) -> None:
         self.licenses = {lic.id: lic for lic in licenses}
         self.domains = dict(domains or {})
+        self._resolved: dict[str, Resolved] = {}
         from license_expression import Licensing, LicenseSymbol
 
         self._licensing = Licensing(
@@ -119,6 +120,12 @@ class KnowledgeBase:
         if declared is None or not str(declared).strip():
             return None
         text = str(declared).strip()
+        cached = self._resolved.get(text)
+        if cached is None:
+            cached = self._resolved[text] = self._resolve(text)
+        return cached
+
+    def _resolve(self, text: str) -> Resolved:
         if text.lower() in UNKNOWN_IDS:
             return Resolved(text, None, "unknown")
         from license_expression import ExpressionError
