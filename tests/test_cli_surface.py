@@ -37,7 +37,9 @@ def test_help_runs_without_touching_heavy_modules():
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
         yield prefix + (name,), cmd
         if isinstance(cmd, click.Group):
             yield from _commands(cmd, prefix + (name,))
@@ -51,7 +53,8 @@ def test_every_command_has_a_summary_and_an_example(fmcat):
         out = fmcat(*path, "--help").stdout
         assert "Example:" in out, f"fmcat {' '.join(path)} --help has no example"
         assert "  fmcat " in out.split("Example:", 1)[1], f"{path}: example does not show fmcat"
-    assert {"init", "list", "show", "remove", "import", "export", "db upgrade", "db current"} <= set(seen)
+    assert {"init", "list", "show", "remove", "import", "export", "db upgrade", "db current",
+            "check-license", "licenses"} <= set(seen)
 
 
 def test_commands_that_print_results_accept_json():
