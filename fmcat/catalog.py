@@ -6,7 +6,7 @@ they return typed records, never ORM objects.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -147,10 +147,7 @@ def init_catalog(session: Session) -> UpsertResult:
 
 
 def _same(model: Model, spec: EntrySpec) -> bool:
-    cols = spec.columns()
-    if any(getattr(model, k) != v for k, v in cols.items()):
-        return False
-    return True
+    return all(getattr(model, k) == v for k, v in spec.columns().items())
 
 
 def upsert_entries(
@@ -182,7 +179,7 @@ def upsert_entries(
             if model is None:
                 row = spec.columns() | {
                     "origin": origin, "created_at": now, "updated_at": now,
-                    "license_source": origin if spec.license_declared else None,
+                    "license_source": _license_source(spec, origin),
                 }
                 new_rows.append(row)
                 new_specs.append(spec)
@@ -216,16 +213,28 @@ def _insert_children(
     for model_id, spec in pairs:
         for f in spec.files or ():
             files.append(_file_row(model_id, f))
-        if spec.license_declared:
-            observations.append({
-                "model_id": model_id, "observed_at": now, "revision": spec.revision,
-                "source": origin, "declared": spec.license_declared,
-                "license_id": spec.license_id, "text_sha256": None, "note": None,
-            })
+        observations += _observations(model_id, spec, origin, now)
     if files:
         session.execute(insert(ModelFile), files)
     if observations:
         session.execute(insert(LicenseObservation), observations)
+
+
+def _license_source(spec: EntrySpec, origin: str) -> str | None:
+    return spec.license_source or (origin if spec.license_declared else None)
+
+
+def _observations(model_id: int, spec: EntrySpec, origin: str, now: dt.datetime) -> list[dict[str, Any]]:
+    """License evidence rows: each source a resolution heard, or the entry's own license."""
+    if spec.evidence:
+        return [{"model_id": model_id, "observed_at": now, "revision": spec.revision,
+                 "source": e["source"], "declared": e.get("declared"), "license_id": e.get("license_id"),
+                 "text_sha256": e.get("text_sha256"), "note": e.get("note")} for e in spec.evidence]
+    if not spec.license_declared:
+        return []
+    return [{"model_id": model_id, "observed_at": now, "revision": spec.revision, "source": origin,
+             "declared": spec.license_declared, "license_id": spec.license_id, "text_sha256": None,
+             "note": None}]
 
 
 def _file_row(model_id: int, f: FileSpec) -> dict[str, Any]:
@@ -235,21 +244,34 @@ def _file_row(model_id: int, f: FileSpec) -> dict[str, Any]:
 
 def _update(session: Session, model: Model, spec: EntrySpec, origin: str, now: dt.datetime) -> None:
     license_changed = (model.license_id, model.license_declared) != (spec.license_id, spec.license_declared)
+    record_evidence = license_changed or (spec.evidence and model.revision != spec.revision)
     for key, value in spec.columns().items():
         setattr(model, key, value)
     model.origin = origin
     model.updated_at = now
-    if license_changed:
-        model.license_source = origin if spec.license_declared else None
-        if spec.license_declared:
-            session.add(LicenseObservation(
-                model_id=model.id, observed_at=now, revision=spec.revision, source=origin,
-                declared=spec.license_declared, license_id=spec.license_id,
-            ))
+    if license_changed or spec.license_source:
+        model.license_source = _license_source(spec, origin)
+    if record_evidence:
+        rows = _observations(model.id, spec, origin, now)
+        if rows:
+            session.execute(insert(LicenseObservation), rows)
     if spec.files is not None:
         session.execute(delete(ModelFile).where(ModelFile.model_id == model.id))
         if spec.files:
             session.execute(insert(ModelFile), [_file_row(model.id, f) for f in spec.files])
+
+
+def add_source(session: Session, info: Any) -> UpsertResult:
+    """Record a model read from the Hub or a folder (``sources.SourceInfo``)."""
+    res = info.resolution
+    evidence = tuple(
+        {"source": e.source, "declared": e.declared, "license_id": e.license_id,
+         "text_sha256": res.text_sha256 if e.source == "license-file" else None, "note": e.detail}
+        for e in res.evidence
+    )
+    spec = replace(info.entry, license_source=res.source, license_text_sha256=res.text_sha256,
+                   evidence=evidence)
+    return upsert_entries(session, [spec], origin="user")
 
 
 def remove_model(session: Session, ref: str) -> str:

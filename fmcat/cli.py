@@ -37,7 +37,34 @@ class FmcatGroup(click.Group):
     lazy_commands = {
         "check-license": "fmcat.commands.licensing:check_license",
         "licenses": "fmcat.commands.licensing:licenses",
+        "add": "fmcat.commands.models:add",
+        "pull": "fmcat.commands.models:pull",
+        "verify": "fmcat.commands.models:verify",
+        "sync": "fmcat.commands.models:sync",
     }
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Like click's, but every error is one line on stderr (usage errors exit 2)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.UsageError as exc:
+            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+            click.echo(f"Error: {exc.format_message()}{where}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except BrokenPipeError:
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})
@@ -447,6 +474,3 @@ def db_current(state: State, as_json: bool) -> None:
 def main() -> None:
     cli(prog_name="fmcat")
 
-
-if __name__ == "__main__":
-    main()

@@ -76,6 +76,10 @@ class EntrySpec:
     unconfirmed: tuple[str, ...] = ()
     files: tuple[FileSpec, ...] | None = None  # None: leave recorded files alone
     card: dict[str, Any] = field(default_factory=dict)
+    # set by sources (fmcat add / sync), not by entry files
+    license_source: str | None = None
+    license_text_sha256: str | None = None
+    evidence: tuple[dict[str, Any], ...] = ()
 
     @property
     def source_kind(self) -> str:
@@ -97,6 +101,7 @@ class EntrySpec:
             "datasets": list(self.datasets), "gated": self.gated,
             "has_remote_code": self.has_remote_code, "facts": dict(self.sources),
             "unconfirmed": list(self.unconfirmed), "card": dict(self.card),
+            "license_text_sha256": self.license_text_sha256,
         }
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fmcat.cli import cli
+from fmcat.cli import cli as fmcat_group
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -33,7 +33,7 @@ class Runner:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, input: str | None = None, expect: int | None = 0):
-        result = self.runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+        result = self.runner.invoke(fmcat_group, list(args), input=input, catch_exceptions=False)
         if expect is not None:
             assert result.exit_code == expect, (
                 f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
@@ -67,3 +67,50 @@ def assert_one_line_error(result, *needles: str) -> None:
     assert "Traceback" not in result.stderr
     for needle in needles:
         assert needle.lower() in lines[0].lower(), lines[0]
+
+
+# --- a real hub on loopback, and fmcat run as a user runs it ---------------------
+
+
+@pytest.fixture(scope="session")
+def hub_server(tmp_path_factory):
+    from .hubfixture import TestHub
+
+    server = TestHub(tmp_path_factory.mktemp("hub")).start()
+    yield server
+    server.stop()
+
+
+class Cli:
+    """fmcat in a fresh process, with the environment a user would have."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def __call__(self, *args: str, expect: int | None = 0, input: str | None = None, timeout: float = 120):
+        import subprocess
+        import sys
+
+        proc = subprocess.run([sys.executable, "-m", "fmcat", *args], env=self.env, capture_output=True,
+                              text=True, input=input, timeout=timeout)
+        if expect is not None:
+            assert proc.returncode == expect, (
+                f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+            )
+        return proc
+
+    def json(self, *args: str, expect: int | None = 0):
+        return json.loads(self(*args, "--json", expect=expect).stdout)
+
+
+@pytest.fixture
+def cli(tmp_path, hub_server) -> Cli:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FMCAT_", "HF_"))}
+    env.update(
+        FMCAT_DB=str(tmp_path / "catalog.db"), FMCAT_HOME=str(tmp_path / "home"),
+        HF_HOME=str(tmp_path / "hf"), HF_ENDPOINT=hub_server.endpoint,
+        HF_HUB_DISABLE_TELEMETRY="1", FMCAT_DISABLE_PROGRESS_BARS="1",
+    )
+    return Cli(env)

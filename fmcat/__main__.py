@@ -1,0 +1,5 @@
+"""`python -m fmcat`: the same as the `fmcat` command."""
+
+from fmcat.cli import main
+
+main()

@@ -1,0 +1,215 @@
+"""`fmcat add`, `pull`, `verify` and `sync`: models from the Hub and local folders."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..cli import State, clean, emit_json, json_option, pass_state
+
+
+def _progress(as_json: bool) -> bool:
+    from .. import settings
+
+    return sys.stderr.isatty() and not as_json and not settings.progress_disabled()
+
+
+def _names(names: tuple[str, ...], all_: bool) -> list[str] | None:
+    if bool(names) == all_:
+        raise click.UsageError("name the models, or give --all")
+    return None if all_ else list(names)
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--name", help="Catalog name (default: the repo id, or the folder's name).")
+@click.option("--license", "license_", metavar="ID", help="Record this license (overrides what the source says).")
+@click.option("--revision", help="Branch, tag or commit to pin (same as SOURCE@REV).")
+@click.option("--api-only", is_flag=True, help="A hosted model with no weights: SOURCE is its name.")
+@click.option("--provider", help="Provider of an --api-only model.")
+@click.option("--display-name", help="Display name (default: the name).")
+@json_option
+@pass_state
+def add(state: State, sources: tuple[str, ...], name: str | None, license_: str | None, revision: str | None,
+        api_only: bool, provider: str | None, display_name: str | None, as_json: bool) -> None:
+    """Register models from the Hub (pinned to a commit), a local folder, or a provider's API.
+
+    SOURCE is org/name[@rev], hf://org/name[@rev], a Hub URL, or a directory.
+    HF_ENDPOINT, HF_TOKEN and HF_HOME are honoured.
+
+    \b
+    Example:
+      fmcat add meta-llama/Llama-2-7b-hf@main
+      fmcat add ./mirror/tiny-llama --name acme/tiny-llama
+      fmcat add --api-only --provider OpenAI openai/gpt-4o --license provider-terms
+    """
+    from pathlib import Path
+
+    from ..catalog import add_source
+    from ..errors import InvalidInput
+    from ..sources import api_only as api_entry
+    from ..sources import parse_hub_ref, read_hub, read_local
+
+    if name and len(sources) > 1:
+        raise click.UsageError("--name applies to one SOURCE only")
+    infos = []
+    for src in sources:
+        if api_only:
+            if not provider:
+                raise click.UsageError("--api-only needs --provider")
+            infos.append(("api", api_entry(src, provider, license_, display_name)))
+        elif src.strip() and (Path(src).is_dir() or src.startswith(("./", "../", "/", "~"))):
+            folder = Path(src).expanduser()
+            if not folder.is_dir():
+                raise InvalidInput(f"{src} is not a directory")
+            infos.append(("local", read_local(folder, name=name, license_override=license_)))
+        else:
+            infos.append(("hub", read_hub(parse_hub_ref(src, revision), name=name, license_override=license_)))
+    # everything was read before anything is written: all or nothing
+    with state.session(write=True) as s:
+        from ..catalog import upsert_entries
+
+        for kind, info in infos:
+            if kind == "api":
+                upsert_entries(s, [info], origin="user")
+            else:
+                add_source(s, info)
+    out = []
+    for kind, info in infos:
+        entry = info if kind == "api" else info.entry
+        for w in getattr(info, "warnings", ()):
+            click.echo(f"warning: {clean(w)}", err=True)
+        out.append({
+            "name": entry.name, "source": entry.source_kind, "repo_id": entry.repo_id,
+            "revision": entry.revision, "local_path": entry.local_path,
+            "license": entry.license_id or entry.license_declared, "category": entry.category,
+            "files": len(entry.files or ()),
+            "license_conflict": getattr(getattr(info, "resolution", None), "conflict", None),
+        })
+    if as_json:
+        emit_json(out)
+        return
+    for o in out:
+        pin = f"@{o['revision'][:12]}" if o["revision"] else ""
+        click.echo(f"Added {clean(o['name'])}{pin}: {o['license'] or 'no license'} ({o['category']}), "
+                   f"{o['files']} files")
+        if o["license_conflict"]:
+            click.echo(f"  license conflict: {clean(o['license_conflict'])}", err=True)
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Every model with weights.")
+@json_option
+@pass_state
+def pull(state: State, names: tuple[str, ...], all_: bool, as_json: bool) -> None:
+    """Download the pinned weights into the Hub cache (resumable; safetensors preferred).
+
+    \b
+    Example:
+      fmcat pull acme/tiny-llama
+    """
+    from ..weights import plan
+    from ..weights import pull as pull_one
+
+    refs = _names(names, all_)
+    with state.session() as s:
+        plans = plan(s, refs)
+    if refs is not None:
+        from ..errors import InvalidInput
+
+        for p in plans:
+            if p.skip_reason and p.source == "hub":
+                raise InvalidInput(f"{p.name} is {p.skip_reason}")
+    results = [pull_one(p, progress=_progress(as_json)) for p in plans]
+    if as_json:
+        emit_json([r.to_dict() for r in results])
+        return
+    for r in results:
+        if r.status == "skipped":
+            click.echo(f"{clean(r.model)}: skipped ({r.reason})", err=True)
+        else:
+            extra = f"; {len(r.skipped_files)} duplicate weight file(s) skipped" if r.skipped_files else ""
+            click.echo(f"{clean(r.model)}: {r.files} files in {r.path}{extra}")
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Every model with recorded files.")
+@json_option
+@pass_state
+def verify(state: State, names: tuple[str, ...], all_: bool, as_json: bool) -> None:
+    """Check every file against its recorded size and hash, safetensors headers, and pickle safety.
+
+    Exit 1 when any file is missing, altered or unsafe. Nothing is ever unpickled.
+
+    \b
+    Example:
+      fmcat verify acme/tiny-llama
+      fmcat verify --all --json
+    """
+    from ..weights import plan, record_verification
+    from ..weights import verify as verify_one
+
+    refs = _names(names, all_)
+    with state.session() as s:
+        plans = plan(s, refs)
+    results, skipped = [], []
+    for p in plans:
+        r = verify_one(p)
+        if r is None:
+            skipped.append((p.name, p.skip_reason))
+            continue
+        with state.session(write=True) as s:
+            record_verification(s, r)
+        results.append(r)
+    if as_json:
+        emit_json([r.to_dict() for r in results]
+                  + [{"model": n, "status": "skipped", "summary": why} for n, why in skipped])
+    else:
+        for r in results:
+            click.echo(f"{clean(r.model)}: {r.status.upper()} - {clean(r.summary)}")
+            for f in r.files:
+                if f.status not in ("ok", "skipped"):
+                    click.echo(f"  {f.status}: {clean(f.path)}: {clean(f.reason)}")
+        for n, why in skipped:
+            if refs is not None:
+                click.echo(f"{clean(n)}: skipped ({why})", err=True)
+    if any(r.status == "failed" for r in results):
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Every Hub model.")
+@click.option("--update", is_flag=True, help="Move the pin to the latest revision and record its metadata.")
+@json_option
+@pass_state
+def sync(state: State, names: tuple[str, ...], all_: bool, update: bool, as_json: bool) -> None:
+    """Compare the pinned revision with the Hub's latest: license, gating and file changes.
+
+    \b
+    Example:
+      fmcat sync acme/tiny-llama
+      fmcat sync --all --update
+    """
+    from ..weights import plan, record_sync, sync_read
+
+    refs = _names(names, all_)
+    with state.session() as s:
+        plans = [p for p in plan(s, refs) if p.source == "hub" and p.revision]
+    read = [sync_read(p) for p in plans]
+    results = []
+    with state.session(write=True) as s:
+        for result, info in read:
+            results.append(record_sync(s, result, info, update=update))
+    if as_json:
+        emit_json([r.to_dict() for r in results])
+        return
+    for r in results:
+        head = f"{clean(r.model)}: pinned {r.pinned[:12] if r.pinned else '-'}, latest {r.latest[:12] if r.latest else '-'}"
+        click.echo(head + ("" if r.changes else " (no changes)") + (" - pin moved" if r.updated else ""))
+        for c in r.changes:
+            click.echo(f"  {clean(c)}")

@@ -1,0 +1,416 @@
+"""Where a model's metadata and weights come from: the Hugging Face Hub (any
+hub-compatible endpoint, through ``huggingface_hub``), a local folder, or
+nothing (hosted, API-only models).
+
+Hub revisions are always pinned to a commit sha. Every file is recorded with
+its size and hash (the LFS sha256 where the hub gives one, else the git blob
+id); the license is resolved from the card, tags and LICENSE text with the
+evidence kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlparse
+
+from .entries import EntrySpec, FileSpec, validate_repo_id
+from .errors import FmcatError, InvalidInput
+from .identify import Evidence, LicenseResolution, resolve_license
+
+log = logging.getLogger(__name__)
+
+LICENSE_FILES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "LICENCE.txt", "LICENSE-MODEL",
+                 "license.txt", "LICENSE.rst")
+PICKLE_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+DUPLICATE_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".onnx_data", ".pkl")
+MAX_METADATA_BYTES = 4 * 1024 * 1024
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+class HubError(FmcatError):
+    """The hub could not be reached or refused the request."""
+
+
+@dataclass(frozen=True)
+class HubRef:
+    repo_id: str
+    revision: str | None
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Metadata read from a source, ready to become a catalog entry."""
+
+    entry: EntrySpec
+    resolution: LicenseResolution
+    revision: str | None
+    warnings: tuple[str, ...] = ()
+
+
+# --- parsing what the user typed ---------------------------------------------
+
+
+def parse_hub_ref(text: str, revision: str | None = None) -> HubRef:
+    """``org/name[@rev]``, ``hf://org/name[@rev]`` or a Hub URL (…/org/name[/tree/rev])."""
+    raw = text.strip()
+    if not raw:
+        raise InvalidInput("empty model source", hint="give org/name, hf://org/name or a Hub URL")
+    if raw.startswith("hf://"):
+        raw = raw[5:]
+        if raw.startswith("models/"):
+            raw = raw[len("models/"):]
+    elif raw.startswith(("http://", "https://")):
+        parts = [p for p in urlparse(raw).path.split("/") if p]
+        if parts[:1] == ["models"]:
+            parts = parts[1:]
+        if len(parts) >= 4 and parts[2] in ("tree", "blob", "resolve", "commit"):
+            rev = parts[3]
+            raw = "/".join(parts[:2]) + "@" + rev
+        else:
+            raw = "/".join(parts)
+    repo_id, _, rev = raw.partition("@")
+    if len(repo_id) > 200 or repo_id.count("/") != 1:
+        raise InvalidInput(f"{_clip(repo_id)!r} is not a Hub repo id", hint="use org/name, e.g. meta-llama/Llama-2-7b-hf")
+    validate_repo_id(repo_id, "model source")
+    if rev and revision and rev != revision:
+        raise InvalidInput(f"two revisions given: @{rev} and --revision {revision}")
+    rev = rev or revision
+    if rev is not None and (not rev or len(rev) > 200 or any(c in rev for c in "\x00\n\r\t ")
+                            or ".." in rev):
+        raise InvalidInput(f"{_clip(rev)!r} is not a valid revision")
+    return HubRef(repo_id, rev or None)
+
+
+def _clip(text: str, n: int = 60) -> str:
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# --- the hub -------------------------------------------------------------------
+
+
+def _api():  # type: ignore[no-untyped-def]
+    from huggingface_hub import HfApi
+
+    return HfApi()  # HF_ENDPOINT, HF_TOKEN, HF_HOME are read by huggingface_hub itself
+
+
+def endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
+def _hub_error(exc: Exception, repo_id: str, revision: str | None) -> FmcatError:
+    from huggingface_hub import errors as hf_errors
+
+    where = endpoint()
+    if isinstance(exc, hf_errors.GatedRepoError):
+        return HubError(f"{repo_id} is gated and this token has no access",
+                        hint="request access on the Hub, then set HF_TOKEN")
+    if isinstance(exc, hf_errors.RevisionNotFoundError):
+        return HubError(f"{repo_id} has no revision {revision!r} on {where}")
+    if isinstance(exc, (hf_errors.RepositoryNotFoundError,)):
+        return HubError(f"no model repository {repo_id} on {where}",
+                        hint="check the name; private repos need HF_TOKEN")
+    if isinstance(exc, hf_errors.OfflineModeIsEnabled):
+        return HubError("HF_HUB_OFFLINE is set, so the Hub cannot be asked", hint="unset HF_HUB_OFFLINE")
+    if isinstance(exc, hf_errors.HfHubHTTPError):
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        return HubError(f"the Hub at {where} answered {status or 'an error'} for {repo_id}")
+    name = type(exc).__name__
+    if "Connect" in name or "Timeout" in name or isinstance(exc, (OSError, ConnectionError)):
+        return HubError(f"cannot reach the Hub at {where} ({name})",
+                        hint="check the network or HF_ENDPOINT")
+    return HubError(f"Hub request for {repo_id} failed: {name}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+
+
+def _download_text(repo_id: str, revision: str, filename: str) -> str | None:
+    """A small text file of the pinned revision, via the hub cache."""
+    from huggingface_hub import hf_hub_download
+
+    path = hf_hub_download(repo_id, filename, revision=revision)
+    p = Path(path)
+    if p.stat().st_size > MAX_METADATA_BYTES:
+        return None
+    return p.read_bytes().decode("utf-8", errors="replace")
+
+
+def hub_files(repo_id: str, revision: str) -> tuple[FileSpec, ...]:
+    from huggingface_hub.hf_api import RepoFile
+
+    files = []
+    for item in _api().list_repo_tree(repo_id, revision=revision, recursive=True):
+        if not isinstance(item, RepoFile):
+            continue
+        lfs = item.lfs
+        files.append(FileSpec(
+            path=item.path,
+            size=item.size,
+            sha256=(lfs.sha256 if lfs else None),
+            blob_id=item.blob_id,
+            lfs=lfs is not None,
+        ))
+    return tuple(sorted(files, key=lambda f: f.path))
+
+
+def read_hub(ref: HubRef, *, name: str | None = None, license_override: str | None = None) -> SourceInfo:
+    """Metadata of a Hub repo at its pinned commit."""
+    from huggingface_hub import errors as hf_errors
+
+    warnings: list[str] = []
+    revision = ref.revision or "main"  # the Hub's default branch; some mirrors need it explicit
+    try:
+        info = _api().model_info(ref.repo_id, revision=revision)
+        sha = info.sha
+        if not sha or not _SHA.match(sha):
+            raise HubError(f"the Hub gave no commit sha for {ref.repo_id}@{revision}")
+        files = hub_files(ref.repo_id, sha)
+    except FmcatError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every hub failure becomes one clear line
+        raise _hub_error(exc, ref.repo_id, revision) from None
+
+    card = info.card_data.to_dict() if info.card_data is not None else {}
+    gated = info.gated if info.gated in ("auto", "manual") else None
+    texts: dict[str, str | None] = {}
+    paths = {f.path for f in files}
+    wanted = [p for p in ("config.json", "model_index.json") if p in paths]
+    wanted += [p for p in LICENSE_FILES if p in paths]
+    link = card.get("license_link")
+    if isinstance(link, str) and link in paths and link not in wanted:
+        wanted.append(link)
+    for path in wanted:
+        try:
+            texts[path] = _download_text(ref.repo_id, sha, path)
+        except hf_errors.GatedRepoError:
+            gated = gated or "manual"
+            warnings.append(f"{ref.repo_id} is gated: its files (LICENSE, config) cannot be read with this token; "
+                            "request access and set HF_TOKEN")
+            break
+        except Exception as exc:  # noqa: BLE001
+            raise _hub_error(exc, ref.repo_id, sha) from None
+    return _build(
+        name=name or ref.repo_id, card=card, tags=list(info.tags or []), files=files, texts=texts,
+        repo_id=ref.repo_id, revision=sha, local_path=None, gated=gated,
+        license_override=license_override, warnings=warnings,
+        pipeline_tag=getattr(info, "pipeline_tag", None), library_name=getattr(info, "library_name", None),
+    )
+
+
+# --- local folders -------------------------------------------------------------
+
+
+def _front_matter(readme: str) -> dict[str, Any]:
+    from .yamlio import load_yaml_text
+
+    text = readme.lstrip("\ufeff")
+    if not text.startswith("---"):
+        return {}
+    end = text.find("\n---", 3)
+    if end < 0:
+        return {}
+    data = load_yaml_text(text[3:end], "README.md front matter")
+    return data if isinstance(data, dict) else {}
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    root = folder.resolve()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for fn in sorted(filenames):
+            if fn.startswith("."):
+                continue
+            path = Path(dirpath) / fn
+            real = path.resolve()
+            if not real.is_relative_to(root):
+                raise InvalidInput(f"{path} points outside {root}", hint="copy the file into the folder")
+            yield path
+
+
+def sha256_file(path: Path, chunk: int = 4 << 20) -> str:
+    h = hashlib.sha256()
+    buf = bytearray(chunk)
+    view = memoryview(buf)
+    with path.open("rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            h.update(view[:n])
+    return h.hexdigest()
+
+
+def read_local(folder: Path, *, name: str | None = None, license_override: str | None = None) -> SourceInfo:
+    """Metadata and hashes of a model folder on disk (an air-gapped mirror)."""
+    if not folder.is_dir():
+        raise InvalidInput(f"{folder} is not a directory")
+    root = folder.resolve()
+    paths = list(_walk(root))
+    if not paths:
+        raise InvalidInput(f"{folder} is empty: no model files to record")
+    files = tuple(FileSpec(p.relative_to(root).as_posix(), p.stat().st_size, sha256_file(p), None, False)
+                  for p in paths)
+    texts: dict[str, str | None] = {}
+    for rel in ("README.md", "config.json", "model_index.json", *LICENSE_FILES):
+        p = root / rel
+        if p.is_file() and p.stat().st_size <= MAX_METADATA_BYTES:
+            texts[rel] = p.read_bytes().decode("utf-8", errors="replace")
+    card = _front_matter(texts.get("README.md") or "")
+    tags = card.get("tags") if isinstance(card.get("tags"), list) else []
+    return _build(
+        name=name or root.name, card=card, tags=[t for t in tags if isinstance(t, str)], files=files,
+        texts=texts, repo_id=None, revision=None, local_path=str(root), gated=None,
+        license_override=license_override, warnings=[],
+        pipeline_tag=card.get("pipeline_tag"), library_name=card.get("library_name"),
+    )
+
+
+# --- shared ----------------------------------------------------------------------
+
+
+def _json(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _card_str(card: dict[str, Any], key: str) -> str | None:
+    value = card.get(key)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return str(value) if isinstance(value, (str, int, float)) and str(value).strip() else None
+
+
+def _build(
+    *, name: str, card: dict[str, Any], tags: list[str], files: tuple[FileSpec, ...],
+    texts: dict[str, str | None], repo_id: str | None, revision: str | None, local_path: str | None,
+    gated: str | None, license_override: str | None, warnings: list[str],
+    pipeline_tag: str | None, library_name: str | None,
+) -> SourceInfo:
+    from .licenses import knowledge_base
+
+    kb = knowledge_base()
+    license_text = next((texts[p] for p in (*LICENSE_FILES, card.get("license_link")) if p in texts and texts[p]), None)
+    resolution = resolve_license(card, tags=tags, license_text=license_text, kb=kb)
+    if license_override:
+        resolved = kb.resolve(license_override)  # raises on unknown ids
+        user = Evidence("user", license_override, resolved.license_id if resolved else None, "given with --license")
+        resolution = replace(resolution, license_id=user.license_id, declared=license_override, source="user",
+                             evidence=(*resolution.evidence, user))
+    config = _json(texts.get("config.json"))
+    index = _json(texts.get("model_index.json"))
+    archs = config.get("architectures")
+    architecture = (archs[0] if isinstance(archs, list) and archs and isinstance(archs[0], str)
+                    else index.get("_class_name") if isinstance(index.get("_class_name"), str) else None)
+    has_code = any(f.path.endswith(".py") for f in files) or bool(config.get("auto_map"))
+    if index and not library_name:
+        library_name = "diffusers"
+    datasets = card.get("datasets")
+    datasets = [d for d in datasets if isinstance(d, str)] if isinstance(datasets, list) else (
+        [datasets] if isinstance(datasets, str) else [])
+    at = f" at {revision[:12]}" if revision else ""
+    where = f"hub {repo_id}{at}" if repo_id else f"folder {local_path}"
+    sources = {"metadata": f"{where}: card metadata, config.json, model_index.json"}
+    if resolution.source:
+        sources["license"] = f"{resolution.source} ({where})"
+    if resolution.conflict:
+        sources["license_conflict"] = resolution.conflict
+    raw = {
+        "name": name,
+        "license": resolution.license_id or resolution.declared,
+        "license_name": _card_str(card, "license_name"),
+        "license_link": _card_str(card, "license_link"),
+        "access": "gated" if gated else "open",
+        "repo_id": repo_id,
+        "revision": revision,
+        "local_path": local_path,
+        "task": pipeline_tag or _card_str(card, "pipeline_tag"),
+        "architecture": architecture,
+        "library_name": library_name or _card_str(card, "library_name"),
+        "base_model": _card_str(card, "base_model"),
+        "datasets": datasets[:50],
+        "gated": gated,
+        "has_remote_code": has_code,
+        "sources": sources,
+        "files": [f.__dict__ for f in files],
+        "card": _jsonable(card),
+    }
+    spec = _entry(raw, kb)
+    return SourceInfo(spec, resolution, revision, tuple(warnings))
+
+
+def _entry(raw: dict[str, Any], kb: Any) -> EntrySpec:
+    from .entries import parse_entry
+
+    license_value = raw.get("license")
+    try:
+        return parse_entry(raw, kb)
+    except InvalidInput as exc:
+        if license_value and "license" in exc.message:
+            # a license the knowledge base does not know stays recorded as declared: verdict unknown
+            raw = dict(raw, license=None)
+            spec = parse_entry(raw, kb)
+            return replace(spec, license_declared=str(license_value)[:300])
+        raise
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def api_only(name: str, provider: str, license_id: str | None, display_name: str | None) -> EntrySpec:
+    from .entries import parse_entry
+    from .licenses import knowledge_base
+
+    raw = {"name": name, "provider": provider, "display_name": display_name or name,
+           "license": license_id or "provider-terms", "access": "api",
+           "sources": {"metadata": "user: fmcat add --api-only"}}
+    return parse_entry(raw, knowledge_base())
+
+
+# --- pulling ---------------------------------------------------------------------
+
+
+def weight_selection(paths: list[str]) -> tuple[list[str], list[str]]:
+    """Files to download and files skipped: pickle/other weight formats are skipped
+    when safetensors weights exist."""
+    has_safetensors = any(p.endswith(".safetensors") for p in paths)
+    keep, skip = [], []
+    for p in paths:
+        if has_safetensors and p.lower().endswith(DUPLICATE_WEIGHT_SUFFIXES):
+            skip.append(p)
+        else:
+            keep.append(p)
+    return keep, skip
+
+
+def pull_hub(repo_id: str, revision: str, paths: list[str], *, progress: bool) -> Path:
+    """Download the pinned revision's selected files into the hub cache (resumable)."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
+
+    if progress:
+        enable_progress_bars()
+    else:
+        disable_progress_bars()
+    try:
+        return Path(snapshot_download(repo_id, revision=revision, allow_patterns=paths))
+    except Exception as exc:  # noqa: BLE001
+        raise _hub_error(exc, repo_id, revision) from None
+
+
+def cached_path(repo_id: str, revision: str, path: str) -> Path | None:
+    """Where a pulled file of the pinned revision lies in the hub cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo_id, path, revision=revision)
+    return Path(found) if isinstance(found, str) else None
