@@ -1,0 +1,70 @@
+"""Verify throughput: `fmcat verify` on a 1 GiB file and on a 4-file model of
+256 MiB each, against `sha256sum` in the same run (one file; the four files
+one after another)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from common import Row, fmcat_exe
+
+MiB = 1 << 20
+
+
+def _write(path: Path, size: int) -> None:
+    block = b"\0" + os.urandom(4 * MiB - 1)  # not a pickle magic byte
+    with path.open("wb") as fh:
+        for _ in range(size // len(block)):
+            fh.write(block)
+
+
+def _best(cmd: list[str], env: dict[str, str], repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+        assert proc.returncode == 0, proc.stderr
+    return min(times)
+
+
+def run() -> list[Row]:
+    if not shutil.which("sha256sum"):
+        return []
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        env = dict(os.environ, FMCAT_DB=str(root / "catalog.db"), FMCAT_HOME=tmp)
+        fmcat = fmcat_exe()
+        one = root / "one"
+        one.mkdir()
+        _write(one / "weights.bin.part", 1024 * MiB)
+        four = root / "four"
+        four.mkdir()
+        for i in range(4):
+            _write(four / f"model-{i:05d}.part", 256 * MiB)
+        for folder in (one, four):
+            subprocess.run([fmcat, "add", str(folder), "--license", "mit"], env=env, check=True,
+                           capture_output=True)
+            # warm the page cache for both tools alike
+            subprocess.run(["cat", *map(str, folder.iterdir())], stdout=subprocess.DEVNULL, check=True)
+
+        t_sum_one = _best(["sha256sum", str(one / "weights.bin.part")], env)
+        t_fm_one = _best([fmcat, "verify", "one", "--json"], env)
+        files = sorted(str(p) for p in four.iterdir())
+        t_sum_four = _best(["sh", "-c", " && ".join(f"sha256sum {f} >/dev/null" for f in files)], env)
+        t_fm_four = _best([fmcat, "verify", "four", "--json"], env)
+    gib = 1024 * MiB / (1 << 30)
+    thr_fm, thr_sum = gib / t_fm_one, gib / t_sum_one
+    rows.append(Row("verify", "1 GiB file: fmcat verify throughput", thr_fm, "GiB/s",
+                    "sha256sum", thr_sum, ">= 0.9x sha256sum", thr_fm >= 0.9 * thr_sum))
+    rows.append(Row("verify", "4 x 256 MiB model: fmcat verify wall time", t_fm_four, "s",
+                    "sha256sum one after another", t_sum_four, "faster than sha256sum (< 1.0x)",
+                    t_fm_four < t_sum_four))
+    return rows
