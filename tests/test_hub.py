@@ -238,3 +238,38 @@ def test_empty_folder_and_api_only(cli, tmp_path):
     assert out[0]["category"] == "commercial" and out[0]["source"] == "api"
     d = cli.json("show", "openai/gpt-4o")
     assert d["provider"] == "OpenAI" and d["access"] == "api" and d["license"] == "provider-terms"
+
+
+def test_pull_killed_mid_file_then_completed(cli, hub_server, repo_id):
+    """A real SIGKILL during a download of a large file: the catalog claims
+    nothing, and the next pull completes it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    big = safetensors_bytes({"w": ("F32", [1024, 1024, 24])})  # 96 MiB
+    files = tiny_llama_files()
+    files["model.safetensors"] = big
+    sha = hub_server.commit(repo_id, files)
+    cli("add", repo_id)
+    blobs = Path(cli.env["HF_HOME"]) / "hub" / f"models--{repo_id.replace('/', '--')}" / "blobs"
+    proc = subprocess.Popen([sys.executable, "-m", "fmcat", "pull", repo_id], env=cli.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    partial = None
+    while time.time() < deadline and proc.poll() is None:
+        found = [p for p in blobs.glob("*.incomplete") if p.stat().st_size > 0] if blobs.exists() else []
+        if found:
+            partial = found[0]
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    proc.wait(30)
+    if partial is None:
+        pytest.skip("the download finished before it could be interrupted on this machine")
+    assert proc.returncode == -signal.SIGKILL
+    assert not cache_file(cli, repo_id, sha, "model.safetensors").exists()
+    assert cli.json("show", repo_id)["verifications"] == []
+    cli("pull", repo_id)
+    assert cli.json("verify", repo_id)[0]["status"] == "passed"
