@@ -41,6 +41,7 @@ class FmcatGroup(click.Group):
         "pull": "fmcat.commands.models:pull",
         "verify": "fmcat.commands.models:verify",
         "sync": "fmcat.commands.models:sync",
+        "report": "fmcat.commands.reporting:report",
     }
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,

@@ -1,0 +1,270 @@
+"""License reports: one data structure, rendered as JSON, a self-contained HTML
+page (jinja2, autoescaped) and a CycloneDX 1.6 ML-BOM.
+
+The verdicts are those of ``check-license`` for the given use and policy. No
+ORM object reaches a template: ``build_report`` turns everything into plain
+dicts with stable keys (documented in the README).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from . import __version__
+from .checks import check_licenses
+from .decide import FAILING, VERDICTS, Use
+from .licenses import CATEGORIES, knowledge_base
+from .models import Model
+from .policy import Policy
+
+DISCLAIMER = ("This report is guidance produced by fmcat from the license texts and catalog records; "
+              "it is not legal advice. Have a qualified person review the obligations before relying on them.")
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.replace(microsecond=0).isoformat() + "Z" if value else None
+
+
+def hub_base() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def build_report(session: Session, use: Use, policy: Policy | None, catalog: str) -> dict[str, Any]:
+    result = check_licenses(session, None, use, policy)
+    decisions = {d.model: d for d in result.decisions}
+    models = session.scalars(
+        select(Model).order_by(Model.name).options(
+            selectinload(Model.files), selectinload(Model.license_observations),
+            selectinload(Model.verifications), selectinload(Model.smoke_tests),
+        )
+    ).all()
+    kb = knowledge_base()
+    base = hub_base()
+    rows = []
+    for m in models:
+        d = decisions[m.name]
+        last_v = m.verifications[-1] if m.verifications else None
+        last_s = m.smoke_tests[-1] if m.smoke_tests else None
+        lic = kb.get(m.license_id) if m.license_id else None
+        rows.append({
+            "name": m.name,
+            "display_name": m.display_name,
+            "provider": m.provider,
+            "category": m.category,
+            "license": m.license_id or m.license_declared,
+            "license_name": lic.name if lic else m.license_name,
+            "license_url": (lic.url if lic else None) or m.license_link,
+            "verdict": d.verdict,
+            "license_verdict": d.license_verdict,
+            "obligations": list(d.obligations),
+            "reasons": [r.to_dict() for r in d.reasons],
+            "flags": list(d.flags),
+            "violations": list(d.violations),
+            "waiver": d.waiver,
+            "access": m.access,
+            "source": m.source_kind,
+            "repo_id": m.repo_id,
+            "revision": m.revision,
+            "local_path": m.local_path,
+            "hub_url": f"{base}/{m.repo_id}" if m.repo_id else None,
+            "task": m.task,
+            "architecture": m.architecture,
+            "base_model": m.base_model,
+            "lineage": list(d.lineage),
+            "datasets": list(m.datasets or []),
+            "card": {k: m.card[k] for k in sorted(m.card)} if m.card else {},
+            "evidence": [
+                {"source": o.source, "declared": o.declared, "license": o.license_id, "revision": o.revision,
+                 "observed_at": _iso(o.observed_at), "note": o.note}
+                for o in m.license_observations
+            ],
+            "fact_sources": dict(m.facts or {}),
+            "unconfirmed": list(m.unconfirmed or []),
+            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id, "lfs": f.is_lfs}
+                      for f in m.files],
+            "verification": ({"status": last_v.status, "at": _iso(last_v.finished_at or last_v.started_at),
+                              "summary": last_v.summary, "revision": last_v.revision} if last_v else None),
+            "smoke_test": _smoke(last_s),
+            "smoke_tests": [_smoke(s) for s in m.smoke_tests],
+        })
+    by_category = Counter(r["category"] for r in rows)
+    by_verdict = Counter(r["verdict"] for r in rows)
+    obligations = Counter(o for r in rows for o in r["obligations"])
+    violating = [r["name"] for r in rows if r["violations"]]
+    return {
+        "fmcat_version": __version__,
+        "generated_at": _iso(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)),
+        "catalog": catalog,
+        "use": use.to_dict(),
+        "use_description": use.describe(),
+        "policy": policy.path if policy else None,
+        "disclaimer": DISCLAIMER,
+        "summary": {
+            "models": len(rows),
+            "by_category": {c: by_category.get(c, 0) for c in CATEGORIES},
+            "by_verdict": {v: by_verdict.get(v, 0) for v in VERDICTS},
+            "violations": len(violating),
+            "violating_models": violating,
+            "needs_attention": sum(1 for r in rows if r["verdict"] in FAILING or r["violations"]),
+            "obligations": [{"text": t, "models": n} for t, n in obligations.most_common()],
+        },
+        "models": rows,
+    }
+
+
+def _smoke(s: Any) -> dict[str, Any] | None:
+    if s is None:
+        return None
+    return {"status": s.status, "device": s.device, "device_name": s.device_name, "dtype": s.dtype,
+            "at": _iso(s.finished_at or s.started_at), "reason": s.reason,
+            "load_seconds": s.load_seconds, "inference_seconds": s.inference_seconds,
+            "throughput": s.throughput, "throughput_unit": s.throughput_unit,
+            "peak_memory_bytes": s.peak_memory_bytes, "versions": dict(s.versions or {})}
+
+
+# --- renderers -----------------------------------------------------------------
+
+
+def render_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def _environment():  # type: ignore[no-untyped-def]
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("fmcat", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.policies["json.dumps_kwargs"] = {"sort_keys": False, "ensure_ascii": False, "separators": (",", ":")}
+    return env
+
+
+# Models whose full sections are also written as plain HTML (readable with
+# scripts off and printable); larger catalogs are rendered from the embedded JSON.
+STATIC_LIMIT = 500
+
+
+def render_html(report: dict[str, Any]) -> str:
+    env = _environment()
+    chart = _chart(report["summary"])
+    strings: dict[str, int] = {}
+    compact = [_row(m, strings) for m in report["models"]]
+    return env.get_template("report.html").render(
+        report=report, chart=chart, data={"strings": list(strings), "rows": compact}, static=len(report["models"]) <= STATIC_LIMIT,
+        static_limit=STATIC_LIMIT, verdicts=VERDICTS, categories=CATEGORIES,
+    )
+
+
+def _row(m: dict[str, Any], strings: dict[str, int]) -> dict[str, Any]:
+    """What the page's script needs per model. Obligation and clause texts repeat
+    across thousands of models, so they are stored once in ``strings`` and
+    referred to by index."""
+
+    def ref(text: str) -> int:
+        return strings.setdefault(text, len(strings))
+
+    row = {k: m[k] for k in (
+        "name", "display_name", "provider", "category", "license", "verdict", "flags", "violations",
+        "source", "repo_id", "revision", "local_path", "base_model", "datasets", "evidence", "files",
+        "verification", "smoke_test", "smoke_tests", "card",
+    )}
+    row["obligations"] = [ref(o) for o in m["obligations"]]
+    row["reasons"] = [[ref(r["clause"]), ref(r["text"]), r["verdict"]] for r in m["reasons"]]
+    return row
+
+
+def _chart(summary: dict[str, Any]) -> dict[str, Any]:
+    """Bar geometry for the inline SVG summary chart."""
+    bars = []
+    groups = [("category", summary["by_category"]), ("verdict", summary["by_verdict"])]
+    peak = max([1, *summary["by_category"].values(), *summary["by_verdict"].values()])
+    y = 0
+    for group, counts in groups:
+        for label, count in counts.items():
+            bars.append({"group": group, "label": label, "count": count, "y": y,
+                         "width": round(300 * count / peak, 1)})
+            y += 22
+        y += 10
+    return {"bars": bars, "height": y}
+
+
+def render_cyclonedx(report: dict[str, Any]) -> str:
+    kb = knowledge_base()
+    components = []
+    for m in report["models"]:
+        comp: dict[str, Any] = {
+            "type": "machine-learning-model",
+            "bom-ref": f"model:{m['name']}",
+            "name": m["name"],
+        }
+        if m["revision"]:
+            comp["version"] = m["revision"]
+        if m["provider"]:
+            comp["supplier"] = {"name": m["provider"]}
+        if m["display_name"] and m["display_name"] != m["name"]:
+            comp["description"] = m["display_name"]
+        lic = kb.get(m["license"]) if m["license"] else None
+        if lic is not None:
+            comp["licenses"] = ([{"license": {"id": lic.spdx}}] if lic.spdx else
+                                [{"license": {"name": lic.name, **({"url": lic.url} if lic.url else {})}}])
+        elif m["license"]:
+            comp["licenses"] = [{"license": {"name": m["license"]}}]
+        hashed = [f for f in m["files"] if f["sha256"]]
+        if hashed:
+            comp["components"] = [
+                {"type": "file", "bom-ref": f"model:{m['name']}:file:{f['path']}", "name": f["path"],
+                 "hashes": [{"alg": "SHA-256", "content": f["sha256"]}]}
+                for f in hashed
+            ]
+        if m["hub_url"]:
+            comp["externalReferences"] = [{"type": "website", "url": m["hub_url"]}]
+        params: dict[str, Any] = {}
+        if m["task"]:
+            params["task"] = m["task"]
+        if m["architecture"]:
+            params["architectureFamily"] = m["architecture"]
+            params["modelArchitecture"] = m["architecture"]
+        if m["datasets"]:
+            params["datasets"] = [{"type": "dataset", "name": d} for d in m["datasets"]]
+        if params:
+            comp["modelCard"] = {"modelParameters": params}
+        props = [{"name": "fmcat:category", "value": m["category"]},
+                 {"name": "fmcat:verdict", "value": m["verdict"]}]
+        props += [{"name": "fmcat:obligation", "value": o} for o in m["obligations"]]
+        props += [{"name": "fmcat:violation", "value": v} for v in m["violations"]]
+        if m["verification"]:
+            props.append({"name": "fmcat:verification", "value": m["verification"]["status"]})
+        if m["smoke_test"]:
+            props.append({"name": "fmcat:smoke-test", "value": m["smoke_test"]["status"]})
+        for f in m["files"]:
+            if not f["sha256"] and f["blob_id"]:
+                props.append({"name": "fmcat:git-blob-id", "value": f"{f['path']} {f['blob_id']}"})
+        comp["properties"] = props
+        components.append(comp)
+    bom = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": f"urn:uuid:{uuid.uuid4()}",
+        "version": 1,
+        "metadata": {
+            "timestamp": report["generated_at"],
+            "tools": {"components": [{"type": "application", "name": "fmcat", "version": report["fmcat_version"]}]},
+            "properties": [{"name": "fmcat:use", "value": report["use_description"]},
+                           {"name": "fmcat:disclaimer", "value": report["disclaimer"]}]
+            + ([{"name": "fmcat:policy", "value": report["policy"]}] if report["policy"] else []),
+        },
+        "components": components,
+    }
+    return json.dumps(bom, indent=2, ensure_ascii=False) + "\n"
