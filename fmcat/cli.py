@@ -42,6 +42,7 @@ class FmcatGroup(click.Group):
         "verify": "fmcat.commands.models:verify",
         "sync": "fmcat.commands.models:sync",
         "report": "fmcat.commands.reporting:report",
+        "smoke-test": "fmcat.commands.models:smoke_test",
     }
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,

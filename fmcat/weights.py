@@ -36,6 +36,8 @@ class ModelPlan:
     license: str | None = None
     gated: str | None = None
     skip_reason: str | None = None
+    task: str | None = None
+    architecture: str | None = None
     failed_files: tuple[str, ...] = ()  # altered files found by the last verification of this pin
 
     def selection(self) -> tuple[list[str], list[str]]:
@@ -78,6 +80,7 @@ def plan(session: Session, names: Sequence[str] | None) -> list[ModelPlan]:
             files=tuple({"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id}
                         for f in m.files),
             license=m.license_id or m.license_declared, gated=m.gated, skip_reason=skip,
+            task=m.task, architecture=m.architecture,
             failed_files=last_failed.get((m.id, m.revision), ()),
         ))
     return out

@@ -99,8 +99,8 @@ class Cli:
             )
         return proc
 
-    def json(self, *args: str, expect: int | None = 0):
-        return json.loads(self(*args, "--json", expect=expect).stdout)
+    def json(self, *args: str, expect: int | None = 0, timeout: float = 120):
+        return json.loads(self(*args, "--json", expect=expect, timeout=timeout).stdout)
 
 
 @pytest.fixture

@@ -213,3 +213,76 @@ def sync(state: State, names: tuple[str, ...], all_: bool, update: bool, as_json
         click.echo(head + ("" if r.changes else " (no changes)") + (" - pin moved" if r.updated else ""))
         for c in r.changes:
             click.echo(f"  {clean(c)}")
+
+
+@click.command("smoke-test")
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Every model in the catalog (API-only ones are skipped).")
+@click.option("--gpu", is_flag=True, help="Run on CUDA; exit 2 if there is none.")
+@click.option("--device", metavar="cpu|cuda|cuda:N", help="Where to run (default: cuda if present, else cpu).")
+@click.option("--dtype", type=click.Choice(["auto", "float32", "float16", "bfloat16"]), default="auto",
+              show_default=True, help="Weights dtype (auto: bf16/fp16 on CUDA, fp32 on CPU).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
+              help="Seconds each model may take before its process is killed.")
+@click.option("--trust-remote-code", is_flag=True, help="Allow models whose repository code must run (recorded).")
+@json_option
+@pass_state
+def smoke_test(state: State, names: tuple[str, ...], all_: bool, gpu: bool, device: str | None, dtype: str,
+               timeout: float, trust_remote_code: bool, as_json: bool) -> None:
+    """Pull, verify and run each model once (one small inference), and record the evidence.
+
+    Each model runs in its own process: a crash, a hang past --timeout or running
+    out of memory is recorded as failed and the next model runs. Exit 1 if any failed.
+
+    \b
+    Example:
+      fmcat smoke-test --all --gpu
+      fmcat smoke-test acme/tiny-llama --device cpu --json
+    """
+    from pathlib import Path
+
+    from ..smoke import Runner, record_smoke, resolve_device, smoke_one
+    from ..weights import plan, record_verification
+    from ..weights import pull as pull_one
+    from ..weights import verify as verify_one
+
+    refs = _names(names, all_)
+    where = resolve_device(gpu, device)  # before anything is read or written
+    with state.session() as s:
+        plans = plan(s, refs)
+    runner = Runner(timeout)
+    progress = _progress(as_json)
+
+    def fetch(p: Any) -> Path:
+        if p.source == "local":
+            return Path(p.local_path)
+        return Path(pull_one(p, progress=progress).path)
+
+    outcomes = []
+    for p in plans:
+        if not as_json:
+            click.echo(f"{clean(p.name)} ...", err=True)
+        outcome, check = smoke_one(p, device=where, dtype=dtype, trust_remote_code=trust_remote_code,
+                                   runner=runner, fetch=fetch, verify=verify_one)
+        with state.session(write=True) as s:
+            if check is not None:
+                record_verification(s, check)
+            record_smoke(s, outcome)
+        outcomes.append(outcome)
+    if as_json:
+        emit_json([o.to_dict() for o in outcomes])
+    else:
+        from ..cli import echo_table
+
+        echo_table([[clean(o.model), o.status, o.kind or "-", o.device or "-",
+                     f"{o.load_seconds:.2f}" if o.load_seconds is not None else "-",
+                     f"{o.inference_seconds:.2f}" if o.inference_seconds is not None else "-",
+                     f"{o.throughput:.1f} {o.throughput_unit}" if o.throughput is not None else "-",
+                     f"{o.peak_memory_bytes / 2**20:.0f} MiB" if o.peak_memory_bytes else "-"]
+                    for o in outcomes],
+                   ["model", "status", "kind", "device", "load s", "infer s", "throughput", "peak mem"])
+        for o in outcomes:
+            if o.reason:
+                click.echo(f"{clean(o.model)}: {o.status}: {clean(o.reason)}")
+    if any(o.status == "failed" for o in outcomes):
+        raise SystemExit(1)

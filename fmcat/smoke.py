@@ -1,0 +1,283 @@
+"""`fmcat smoke-test`: pull, verify and run each model once, and record what happened.
+
+Each model runs in its own child process, forked from a fork server that has
+imported torch, transformers and diffusers once (and never touched CUDA), so a
+crash, a hang past the timeout or running out of memory ends only that child:
+it is recorded as ``failed`` with the reason, its GPU memory goes with it, and
+the next model runs. Models load only from verified local files, offline, with
+safetensors preferred and repository code only when asked for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import __version__
+from .errors import FmcatError, InvalidInput, ModelNotFound
+from .models import Model, SmokeTest
+
+log = logging.getLogger(__name__)
+
+KINDS = ("causal-lm", "seq2seq", "masked-lm", "embeddings", "text-to-image")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+
+
+class CudaUnavailable(FmcatError):
+    """--gpu was asked for on a machine without CUDA."""
+
+
+@dataclass(frozen=True)
+class SmokeOutcome:
+    model: str
+    status: str  # passed | failed | skipped
+    reason: str | None = None
+    revision: str | None = None
+    kind: str | None = None
+    device: str | None = None
+    device_name: str | None = None
+    dtype: str | None = None
+    versions: dict[str, Any] = field(default_factory=dict)
+    load_seconds: float | None = None
+    inference_seconds: float | None = None
+    throughput: float | None = None
+    throughput_unit: str | None = None
+    peak_memory_bytes: int | None = None
+    output_check: dict[str, Any] = field(default_factory=dict)
+    output_digest: str | None = None
+    trust_remote_code: bool = False
+    started_at: dt.datetime = field(default_factory=lambda: _now())
+    finished_at: dt.datetime = field(default_factory=lambda: _now())
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out["started_at"] = self.started_at.isoformat() + "Z"
+        out["finished_at"] = self.finished_at.isoformat() + "Z"
+        return out
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def resolve_device(gpu: bool, device: str | None) -> str:
+    """The device to run on; --gpu without CUDA is an error (exit 2)."""
+    if gpu and device and not device.startswith("cuda"):
+        raise InvalidInput(f"--gpu and --device {device} contradict each other")
+    want = "cuda" if gpu else device
+    if want is not None and want != "cpu" and not (want == "cuda" or (want.startswith("cuda:") and want[5:].isdigit())):
+        raise InvalidInput(f"unknown device {want!r}", hint="use cpu, cuda or cuda:N")
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
+        raise FmcatError("smoke tests need torch and transformers (and diffusers for pipelines)",
+                         hint="pip install 'fmcat[models]'")
+    if want == "cpu":
+        return "cpu"  # no need to import torch here: the children do
+    import torch
+
+    if want is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if want.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise CudaUnavailable("CUDA is not available on this machine (torch sees no GPU)",
+                                  hint="run on a CUDA machine, or use --device cpu")
+        index = int(want[5:]) if ":" in want else 0
+        if index >= torch.cuda.device_count():
+            raise CudaUnavailable(f"no CUDA device {index}: this machine has {torch.cuda.device_count()}")
+    return want
+
+
+# --- what kind of model is this -----------------------------------------------
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def detect_kind(folder: Path, task: str | None, architecture: str | None) -> tuple[str | None, str | None]:
+    """The smoke test a model gets, from what it is (files, config, task), never its name."""
+    if (folder / "model_index.json").is_file():
+        index = _read_json(folder / "model_index.json")
+        cls = str(index.get("_class_name", ""))
+        if task in (None, "text-to-image") and ("Diffusion" in cls or task == "text-to-image"):
+            return "text-to-image", None
+        return None, f"diffusers pipeline {cls or '?'} for task {task or '?'} is not supported"
+    config = _read_json(folder / "config.json")
+    archs = config.get("architectures") if isinstance(config.get("architectures"), list) else []
+    arch = architecture or (archs[0] if archs and isinstance(archs[0], str) else "")
+    if task in ("sentence-similarity", "feature-extraction"):
+        return "embeddings", None
+    if task == "fill-mask" or arch.endswith("ForMaskedLM"):
+        return "masked-lm", None
+    if task in ("text-to-speech", "text-to-audio") or arch == "BarkModel":
+        return None, f"text-to-audio model {arch or '?'}: not supported by this fmcat yet"
+    if config.get("is_encoder_decoder") or arch.endswith("ForConditionalGeneration") and task in (
+        "translation", "summarization", "text2text-generation"
+    ):
+        return "seq2seq", None
+    if arch.endswith(("ForCausalLM", "LMHeadModel")) or task == "text-generation":
+        return "causal-lm", None
+    if not config:
+        return None, "no config.json or model_index.json: not a transformers or diffusers model"
+    return None, f"unsupported model kind (architecture {arch or '?'}, task {task or '?'})"
+
+
+def needs_remote_code(folder: Path) -> str | None:
+    """Why loading this model would run repository code, or None."""
+    config = _read_json(folder / "config.json")
+    if config.get("auto_map"):
+        return "its config.json maps classes to the repository's own code (auto_map)"
+    index = _read_json(folder / "model_index.json")
+    for value in index.values():
+        if isinstance(value, list) and value and value[0] not in (None, "diffusers", "transformers"):
+            return f"its pipeline loads {value[0]} from the repository"
+    return None
+
+
+# --- running ---------------------------------------------------------------------
+
+
+class Runner:
+    """Runs each job in its own child forked from a preloaded fork server."""
+
+    def __init__(self, timeout: float) -> None:
+        import multiprocessing as mp
+
+        self.timeout = timeout
+        self.ctx = mp.get_context("forkserver")
+        # diffusers is left to the children that need it: most models are transformers ones
+        # (transformers imports lazily: name the heavy modules every model load needs)
+        self.ctx.set_forkserver_preload([
+            "fmcat.smoke_runner", "torch", "transformers", "transformers.modeling_utils",
+            "transformers.generation.utils", "transformers.masking_utils",
+            "transformers.models.auto.modeling_auto", "transformers.models.auto.tokenization_auto",
+        ])
+        self._offline(self._start_server)  # preloading overlaps with pulling and verifying
+
+    @staticmethod
+    def _start_server() -> None:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+    @staticmethod
+    def _offline(start: Callable[[], None]) -> None:
+        """Start something that inherits this environment, made offline: the fork
+        server keeps the environment it starts with, so nothing a model loads can
+        reach a network. This process keeps its own (it may still pull)."""
+        saved = dict(os.environ)
+        os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+                          HF_HUB_DISABLE_PROGRESS_BARS="1")
+        try:
+            start()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def run(self, job: dict[str, Any]) -> dict[str, Any]:
+        from .smoke_runner import child_main
+
+        recv, send = self.ctx.Pipe(duplex=False)
+        proc = self.ctx.Process(target=child_main, args=(job, send), daemon=True)
+        self._offline(proc.start)
+        send.close()
+        result: dict[str, Any] | None = None
+        if recv.poll(self.timeout):
+            try:
+                result = recv.recv()
+            except EOFError:
+                result = None
+        proc.join(5 if result is not None else 0)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+            if result is None:
+                return {"ok": False, "error": f"timed out after {self.timeout:g} s; the process was killed"}
+        recv.close()
+        if result is not None:
+            return result
+        code = proc.exitcode
+        if code is not None and code < 0:
+            import signal
+
+            name = signal.Signals(-code).name
+            why = " (killed: likely out of memory)" if name == "SIGKILL" else ""
+            return {"ok": False, "error": f"the model's process died with {name}{why}"}
+        return {"ok": False, "error": f"the model's process exited with code {code} without a result"}
+
+
+def smoke_one(
+    plan: Any,
+    *,
+    device: str,
+    dtype: str,
+    trust_remote_code: bool,
+    runner: Runner,
+    fetch: Callable[[Any], Path],
+    verify: Callable[[Any], Any],
+) -> tuple[SmokeOutcome, Any]:
+    """Pull, verify and run one model. Returns the outcome and the verification (if any)."""
+    started = _now()
+    base = {"model": plan.name, "revision": plan.revision, "device": device, "trust_remote_code": trust_remote_code,
+            "started_at": started}
+    if plan.skip_reason:
+        return SmokeOutcome(status="skipped", reason=plan.skip_reason, **base), None
+    try:
+        folder = fetch(plan)
+    except FmcatError as exc:
+        return SmokeOutcome(status="failed", reason=f"pull failed: {exc}", **base), None
+    check = verify(plan)
+    if check is not None and check.status != "passed":
+        return SmokeOutcome(status="failed", reason=f"refused to load: verification failed: {check.summary}",
+                            **base), check
+    kind, why = detect_kind(folder, plan.task, plan.architecture)
+    if kind is None:
+        return SmokeOutcome(status="skipped", reason=why, **base), check
+    code = needs_remote_code(folder)
+    if code and not trust_remote_code:
+        return SmokeOutcome(status="failed", kind=kind,
+                            reason=f"refused: {code}; rerun with --trust-remote-code to allow it", **base), check
+    result = runner.run({"kind": kind, "path": str(folder), "device": device, "dtype": dtype,
+                         "trust_remote_code": bool(code) and trust_remote_code})
+    if not result.pop("ok"):
+        return SmokeOutcome(status="failed", kind=kind, reason=result["error"], **base), check
+    checked = result.get("output_check", {})
+    status = "passed" if checked.get("ok") else "failed"
+    reason = None if status == "passed" else f"output check failed: {checked}"
+    result.pop("sample", None)
+    fields = {k: result.get(k) for k in ("device_name", "dtype", "load_seconds", "inference_seconds", "throughput",
+                                         "throughput_unit", "peak_memory_bytes", "output_digest")}
+    return SmokeOutcome(status=status, reason=reason, kind=kind, versions=result.get("versions", {}),
+                        output_check=checked, finished_at=_now(), **fields, **base), check
+
+
+def record_smoke(session: Session, outcome: SmokeOutcome) -> None:
+    model = session.scalar(select(Model).where(Model.name == outcome.model))
+    if model is None:
+        raise ModelNotFound(f"{outcome.model} was removed from the catalog during its smoke test; nothing recorded")
+    session.add(SmokeTest(
+        model_id=model.id, started_at=outcome.started_at, finished_at=outcome.finished_at,
+        revision=outcome.revision, status=outcome.status, reason=outcome.reason, device=outcome.device,
+        device_name=outcome.device_name, dtype=outcome.dtype,
+        versions=dict(outcome.versions, **({"kind": outcome.kind} if outcome.kind else {})),
+        load_seconds=outcome.load_seconds, inference_seconds=outcome.inference_seconds,
+        throughput=outcome.throughput, throughput_unit=outcome.throughput_unit,
+        peak_memory_bytes=outcome.peak_memory_bytes, output_check=dict(outcome.output_check),
+        output_digest=outcome.output_digest, trust_remote_code=outcome.trust_remote_code,
+        fmcat_version=__version__,
+    ))
+    session.flush()
+

@@ -1,0 +1,201 @@
+"""The child side of a smoke test: load one model from verified local files and
+run one small inference. Runs in its own process (see ``fmcat.smoke``); torch,
+transformers and diffusers are imported here and nowhere on the CLI path."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import sys
+import time
+from typing import Any
+
+PROMPT = "Hello, my name is"
+IMAGE_PROMPT = "a photo of a cat"
+
+
+def versions() -> dict[str, Any]:
+    import torch
+
+    out: dict[str, Any] = {"python": sys.version.split()[0], "torch": torch.__version__,
+                           "cuda": torch.version.cuda}
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("transformers", "diffusers", "safetensors", "accelerate"):
+        try:
+            out[name] = version(name)  # from metadata: importing diffusers just to ask costs seconds
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _dtype(name: str, device: str):  # type: ignore[no-untyped-def]
+    import torch
+
+    if name == "auto":
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
+
+
+def _digest(*arrays: Any) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(repr(a).encode() if not hasattr(a, "tobytes") else a.tobytes())
+    return h.hexdigest()
+
+
+def _finite(t: Any) -> bool:
+    import torch
+
+    return bool(torch.isfinite(t.float()).all().item())
+
+
+def _common(path: str, trust: bool) -> dict[str, Any]:
+    has_st = any(f.endswith(".safetensors") for _, _, fs in os.walk(path) for f in fs)
+    return {"local_files_only": True, "trust_remote_code": trust, "use_safetensors": has_st}
+
+
+def run(job: dict[str, Any]) -> dict[str, Any]:
+    """Load, infer, measure. Returns the measurements; raises on failure."""
+    import torch
+
+    device, kind, path = job["device"], job["kind"], job["path"]
+    dtype = _dtype(job["dtype"], device)
+    torch.manual_seed(0)
+    cuda = device.startswith("cuda")
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+    t0 = time.perf_counter()
+    model, extra = _load(kind, path, device, dtype, job["trust_remote_code"])
+    load_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    with torch.inference_mode():
+        out = _infer(kind, model, extra, device)
+    if cuda:
+        torch.cuda.synchronize(device)
+    infer_s = time.perf_counter() - t1
+    peak = (torch.cuda.max_memory_allocated(device) if cuda
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    units = out.pop("units")
+    return {
+        "device": device,
+        "device_name": torch.cuda.get_device_name(device) if cuda else _cpu_name(),
+        "dtype": str(dtype).replace("torch.", ""),
+        "versions": versions(),
+        "load_seconds": round(load_s, 4),
+        "inference_seconds": round(infer_s, 4),
+        "throughput": round(units[0] / infer_s, 3) if infer_s > 0 else None,
+        "throughput_unit": units[1],
+        "peak_memory_bytes": int(peak),
+        **out,
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "cpu"
+
+
+def _load(kind: str, path: str, device: str, dtype: Any, trust: bool) -> tuple[Any, Any]:
+    common = _common(path, trust)
+    if kind == "text-to-image":
+        from diffusers import DiffusionPipeline
+
+        pipe = DiffusionPipeline.from_pretrained(path, dtype=dtype, **common)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe.to(device), None
+    import transformers
+    from transformers import AutoTokenizer
+
+    cls = {
+        "causal-lm": transformers.AutoModelForCausalLM,
+        "seq2seq": transformers.AutoModelForSeq2SeqLM,
+        "masked-lm": transformers.AutoModelForMaskedLM,
+        "embeddings": transformers.AutoModel,
+    }[kind]
+    tok = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=trust)
+    model = cls.from_pretrained(path, dtype=dtype, **common).to(device).eval()
+    return model, tok
+
+
+def _infer(kind: str, model: Any, tok: Any, device: str) -> dict[str, Any]:
+    import torch
+
+    if kind == "text-to-image":
+        steps = 2
+        image = model(IMAGE_PROMPT, num_inference_steps=steps, height=64, width=64, output_type="np",
+                      guidance_scale=1.0).images
+        arr = image[0]
+        ok = bool(torch.isfinite(torch.as_tensor(arr)).all().item())
+        return {"output_check": {"finite": ok, "shape": list(arr.shape), "expected_shape": [64, 64, 3],
+                                 "ok": ok and list(arr.shape) == [64, 64, 3]},
+                "output_digest": _digest(arr), "units": (steps, "steps/s")}
+    if kind in ("causal-lm", "seq2seq"):
+        inputs = tok(PROMPT, return_tensors="pt").to(device)
+        new = 8
+        ids = model.generate(**inputs, max_new_tokens=new, min_new_tokens=new, do_sample=False,
+                             pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
+        produced = ids[0] if kind == "seq2seq" else ids[0, inputs["input_ids"].shape[1]:]
+        text = tok.decode(produced, skip_special_tokens=False)
+        count = int(produced.shape[0])
+        return {"output_check": {"tokens": count, "expected_tokens": new, "non_empty_text": bool(text.strip()),
+                                 "ok": count >= 1 and bool(text.strip())},
+                "output_digest": _digest(produced.cpu().numpy()), "sample": text[:200],
+                "units": (count, "tokens/s")}
+    if kind == "masked-lm":
+        text = f"paris is the {tok.mask_token} of france"
+        inputs = tok(text, return_tensors="pt").to(device)
+        logits = model(**inputs).logits
+        pos = (inputs["input_ids"][0] == tok.mask_token_id).nonzero()[0].item()
+        top = int(logits[0, pos].argmax().item())
+        ok = _finite(logits)
+        return {"output_check": {"finite": ok, "shape": list(logits.shape), "top_token": tok.decode([top]),
+                                 "ok": ok},
+                "output_digest": _digest(logits.float().cpu().numpy()), "units": (1, "sequences/s")}
+    if kind == "embeddings":
+        inputs = tok(PROMPT, return_tensors="pt").to(device)
+        hidden = model(**inputs).last_hidden_state
+        mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        vec = (hidden * mask).sum(1) / mask.sum(1)
+        ok = _finite(vec)
+        return {"output_check": {"finite": ok, "shape": list(vec.shape), "ok": ok and vec.shape[0] == 1},
+                "output_digest": _digest(vec.float().cpu().numpy()), "units": (1, "sequences/s")}
+    raise ValueError(f"unsupported kind {kind}")
+
+
+def _quiet(kind: str) -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    for name in ("transformers", "diffusers") if kind == "text-to-image" else ("transformers",):
+        try:
+            lib = __import__(f"{name}.utils.logging", fromlist=["logging"])
+            lib.set_verbosity_error()
+            lib.disable_progress_bar()
+        except (ImportError, AttributeError):
+            pass
+
+
+def child_main(job: dict[str, Any], conn: Any) -> None:
+    """Entry point of the child process: send back measurements or the error."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    try:
+        _quiet(job.get("kind", ""))
+        result = run(job)
+        conn.send({"ok": True, **result})
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which records it
+        conn.send({"ok": False, "error": f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:500] if str(exc).strip() else ''}"})
+    finally:
+        conn.close()

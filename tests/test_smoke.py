@@ -1,0 +1,147 @@
+"""smoke-test: every tiny fixture model goes add -> pull -> verify -> run through
+the hub fixture; failures of every kind are recorded and the run goes on."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch", reason="smoke tests need the models extra (torch, transformers, diffusers)")
+pytest.importorskip("transformers", reason="smoke tests need the models extra")
+pytest.importorskip("diffusers", reason="smoke tests need the models extra")
+
+from .tinymodels import TINY, build  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("tiny")
+    for kind in TINY:
+        build(kind, root / kind)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_repos(hub_server, tiny_dir) -> dict[str, str]:
+    repos = {}
+    suffix = uuid.uuid4().hex[:6]
+    for kind in TINY:
+        folder = tiny_dir / kind
+        files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+        repo_id = f"tiny/{kind}-{suffix}"
+        hub_server.commit(repo_id, files, f"tiny {kind}")
+        repos[kind] = repo_id
+    return repos
+
+
+def test_every_fixture_model_passes_on_cpu_through_the_hub(cli, tiny_repos):
+    cli("add", *tiny_repos.values())
+    runs = cli.json("smoke-test", "--all", "--device", "cpu", timeout=900)
+    by_name = {r["model"]: r for r in runs}
+    for kind, repo_id in tiny_repos.items():
+        r = by_name[repo_id]
+        assert r["status"] == "passed", (kind, r)
+        assert r["device"] == "cpu" and r["dtype"] == "float32" and r["device_name"]
+        assert r["versions"]["torch"] and r["versions"]["transformers"]
+        assert 0 < r["load_seconds"] < 120 and 0 < r["inference_seconds"] < 120
+        assert r["throughput"] > 0 and r["throughput_unit"] in ("tokens/s", "steps/s", "sequences/s")
+        assert r["peak_memory_bytes"] > 10 * 2**20
+        assert r["output_check"]["ok"] is True and len(r["output_digest"]) == 64
+    kinds = {by_name[r]["kind"] for r in tiny_repos.values()}
+    assert kinds == {"causal-lm", "seq2seq", "masked-lm", "text-to-image"}
+    assert by_name[tiny_repos["stable-diffusion"]]["versions"]["diffusers"]
+    # the record: verification and smoke history in `show`
+    d = cli.json("show", tiny_repos["llama"])
+    assert d["verifications"][-1]["status"] == "passed"
+    st = d["smoke_tests"][-1]
+    assert st["status"] == "passed" and st["detail"]["device"] == "cpu" and st["detail"]["output_digest"]
+
+
+def test_api_only_models_are_skipped(cli):
+    cli("init")
+    runs = {r["model"]: r for r in cli.json("smoke-test", "GPT-4", "Claude 2", "--device", "cpu")}
+    assert {r["status"] for r in runs.values()} == {"skipped"}
+    assert "no weights" in runs["openai/gpt-4"]["reason"]
+
+
+def _copy(tiny_dir: Path, kind: str, dest: Path) -> Path:
+    shutil.copytree(tiny_dir / kind, dest)
+    return dest
+
+
+def test_failures_are_recorded_and_the_rest_still_pass(cli, tiny_dir, tmp_path):
+    good = _copy(tiny_dir, "gpt2", tmp_path / "good")
+    broken = _copy(tiny_dir, "gpt2", tmp_path / "broken")
+    config = json.loads((broken / "config.json").read_text())
+    config["model_type"] = "no-such-architecture"
+    (broken / "config.json").write_text(json.dumps(config))
+    sleepy = _copy(tiny_dir, "gpt2", tmp_path / "sleepy")
+    config = json.loads((sleepy / "config.json").read_text())
+    config.update(model_type="sleepy", architectures=["SleepyForCausalLM"],
+                  auto_map={"AutoConfig": "configuration_sleepy.SleepyConfig",
+                            "AutoModelForCausalLM": "configuration_sleepy.SleepyForCausalLM"})
+    (sleepy / "config.json").write_text(json.dumps(config))
+    (sleepy / "configuration_sleepy.py").write_text("import time\ntime.sleep(3600)\n")
+    altered = _copy(tiny_dir, "gpt2", tmp_path / "altered")
+    for name, folder in (("t/good", good), ("t/broken", broken), ("t/sleepy", sleepy), ("t/altered", altered)):
+        cli("add", str(folder), "--name", name)
+    weights = altered / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0x01
+    weights.write_bytes(bytes(data))
+
+    proc = cli("smoke-test", "t/good", "t/broken", "t/sleepy", "t/altered", "--device", "cpu",
+               "--trust-remote-code", "--timeout", "20", "--json", expect=1, timeout=600)
+    runs = {r["model"]: r for r in json.loads(proc.stdout)}
+    assert runs["t/good"]["status"] == "passed"
+    assert runs["t/broken"]["status"] == "failed" and "no-such-architecture" in runs["t/broken"]["reason"]
+    assert runs["t/sleepy"]["status"] == "failed" and "timed out after 20 s" in runs["t/sleepy"]["reason"]
+    assert runs["t/sleepy"]["trust_remote_code"] is True
+    assert runs["t/altered"]["status"] == "failed" and "verification failed" in runs["t/altered"]["reason"]
+    assert "model.safetensors" in runs["t/altered"]["reason"]
+    history = cli.json("show", "t/sleepy")["smoke_tests"]
+    assert history[-1]["status"] == "failed" and history[-1]["detail"]["trust_remote_code"] is True
+
+
+def test_repository_code_is_refused_without_the_flag(cli, tiny_dir, tmp_path):
+    sleepy = _copy(tiny_dir, "gpt2", tmp_path / "coded")
+    config = json.loads((sleepy / "config.json").read_text())
+    config["auto_map"] = {"AutoModelForCausalLM": "modeling_x.XForCausalLM"}
+    (sleepy / "config.json").write_text(json.dumps(config))
+    (sleepy / "modeling_x.py").write_text("raise SystemExit('must never run')\n")
+    cli("add", str(sleepy), "--name", "t/coded")
+    proc = cli("smoke-test", "t/coded", "--device", "cpu", expect=1)
+    assert "--trust-remote-code" in proc.stdout and "refused" in proc.stdout
+    run = cli.json("show", "t/coded")["smoke_tests"][-1]
+    assert run["status"] == "failed" and run["detail"]["trust_remote_code"] is False
+
+
+def test_gpu_without_cuda_exits_2_and_records_nothing(cli, tiny_dir, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    cli("add", str(_copy(tiny_dir, "gpt2", tmp_path / "m")), "--name", "t/m")
+    before = cli("export").stdout
+    proc = cli("smoke-test", "t/m", "--gpu", expect=2)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "CUDA is not available" in lines[0]
+    assert cli.json("show", "t/m")["smoke_tests"] == [] and cli("export").stdout == before
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _has_cuda(), reason="no CUDA device on this machine")
+def test_fixture_models_on_cuda(cli, tiny_repos):
+    cli("add", *tiny_repos.values())
+    runs = cli.json("smoke-test", *tiny_repos.values(), "--gpu", timeout=900)
+    assert all(r["status"] == "passed" and r["device"] == "cuda" for r in runs), runs

@@ -1,0 +1,160 @@
+"""Tiny random-weight models, in safetensors, for every architecture of the
+open-weight models fmcat knows, with tokenizers trained offline in well under
+a second by the `tokenizers` library. Used by the smoke-test tests, the GPU
+check script and the benchmarks; nothing is downloaded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+CORPUS = [
+    "the quick brown fox jumps over the lazy dog",
+    "foundation models come under commercial, open source or custom licenses",
+    "paris is the capital of france and berlin is the capital of germany",
+    "a photo of a cat sitting on a red chair in the sun",
+    "hello world, this is a tiny model for smoke tests",
+] * 20
+
+
+def _bpe_tokenizer(special: list[str], vocab_size: int = 300):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(unk_token=None))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(CORPUS, trainer)
+    return tok
+
+
+def _wordpiece_tokenizer():
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(CORPUS, trainers.WordPieceTrainer(vocab_size=200, special_tokens=special))
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    return tok
+
+
+def _fast(tok, **special):  # type: ignore[no-untyped-def]
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast(tokenizer_object=tok, **special)
+
+
+def _causal(config_cls: str, **kw) -> Callable[[Path], dict]:
+    def build(out: Path) -> dict:
+        import transformers
+        from transformers import AutoModelForCausalLM
+
+        tok = _fast(_bpe_tokenizer(["<unk>", "<s>", "</s>", "<pad>"]),
+                    unk_token="<unk>", bos_token="<s>", eos_token="</s>", pad_token="<pad>")
+        config = getattr(transformers, config_cls)(vocab_size=len(tok), bos_token_id=tok.bos_token_id,
+                                                   eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **kw)
+        model = AutoModelForCausalLM.from_config(config)
+        model.save_pretrained(out, safe_serialization=True)
+        tok.save_pretrained(out)
+        return {"pipeline_tag": "text-generation", "library_name": "transformers"}
+
+    return build
+
+
+def _t5(out: Path) -> dict:
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    tok = _fast(_bpe_tokenizer(["<pad>", "</s>", "<unk>"]), pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    config = T5Config(vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2,
+                      num_heads=4, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
+                      decoder_start_token_id=tok.pad_token_id)
+    T5ForConditionalGeneration(config).save_pretrained(out, safe_serialization=True)
+    tok.save_pretrained(out)
+    return {"pipeline_tag": "translation", "library_name": "transformers"}
+
+
+def _masked(kind: str) -> Callable[[Path], dict]:
+    def build(out: Path) -> dict:
+        from transformers import BertConfig, BertForMaskedLM, RobertaConfig, RobertaForMaskedLM
+
+        tok = _fast(_wordpiece_tokenizer(), unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                    sep_token="[SEP]", mask_token="[MASK]")
+        cfg = dict(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                   intermediate_size=64, max_position_embeddings=64, pad_token_id=tok.pad_token_id)
+        if kind == "bert":
+            model = BertForMaskedLM(BertConfig(**cfg))
+        else:
+            model = RobertaForMaskedLM(RobertaConfig(**cfg, bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id))
+        model.save_pretrained(out, safe_serialization=True)
+        tok.save_pretrained(out)
+        return {"pipeline_tag": "fill-mask", "library_name": "transformers"}
+
+    return build
+
+
+def _stable_diffusion(out: Path) -> dict:
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    tok = _fast(_bpe_tokenizer(["<|endoftext|>", "<|startoftext|>"]), bos_token="<|startoftext|>",
+                eos_token="<|endoftext|>", pad_token="<|endoftext|>", unk_token="<|endoftext|>",
+                model_max_length=16)
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=37,
+                                        num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=16,
+                                        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                                        pad_token_id=tok.pad_token_id, projection_dim=32))
+    unet = UNet2DConditionModel(sample_size=16, in_channels=4, out_channels=4, layers_per_block=1,
+                                block_out_channels=(32, 64), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
+                                attention_head_dim=8, norm_num_groups=8)
+    vae = AutoencoderKL(block_out_channels=(8, 16), in_channels=3, out_channels=3, latent_channels=4,
+                        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+                        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), norm_num_groups=8, sample_size=32)
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                              clip_sample=False, set_alpha_to_one=False, steps_offset=1)
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet, scheduler=scheduler,
+                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.save_pretrained(out, safe_serialization=True)
+    return {"pipeline_tag": "text-to-image", "library_name": "diffusers"}
+
+
+TINY = {
+    "llama": ("LlamaForCausalLM", "llama2", _causal("LlamaConfig", hidden_size=32, intermediate_size=64,
+              num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)),
+    "mistral": ("MistralForCausalLM", "apache-2.0", _causal("MistralConfig", hidden_size=32, intermediate_size=64,
+                num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)),
+    "gemma": ("GemmaForCausalLM", "gemma", _causal("GemmaConfig", hidden_size=32, intermediate_size=64,
+              num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=1, head_dim=8,
+              max_position_embeddings=64)),
+    "falcon": ("FalconForCausalLM", "apache-2.0", _causal("FalconConfig", hidden_size=32, num_hidden_layers=2,
+               num_attention_heads=4)),
+    "gpt-neox": ("GPTNeoXForCausalLM", "mit", _causal("GPTNeoXConfig", hidden_size=32, intermediate_size=64,
+                 num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=64)),
+    "gpt2": ("GPT2LMHeadModel", "mit", _causal("GPT2Config", n_embd=32, n_layer=2, n_head=4, n_positions=64)),
+    "bloom": ("BloomForCausalLM", "bigscience-bloom-rail-1.0", _causal("BloomConfig", hidden_size=32, n_layer=2,
+              n_head=4)),
+    "t5": ("T5ForConditionalGeneration", "apache-2.0", _t5),
+    "bert": ("BertForMaskedLM", "apache-2.0", _masked("bert")),
+    "roberta": ("RobertaForMaskedLM", "mit", _masked("roberta")),
+    "stable-diffusion": ("StableDiffusionPipeline", "creativeml-openrail-m", _stable_diffusion),
+}
+
+
+def build(kind: str, out: Path) -> Path:
+    """Build the tiny ``kind`` model into ``out`` (with a README card); returns ``out``."""
+    import torch
+
+    torch.manual_seed(0)
+    arch, license_id, builder = TINY[kind]
+    out.mkdir(parents=True, exist_ok=True)
+    meta = builder(out)
+    card = {"license": license_id, **meta, "tags": ["fmcat-tiny"]}
+    lines = ["---"] + [f"{k}: {json.dumps(v)}" for k, v in card.items()] + ["---", f"# tiny {kind} ({arch})", ""]
+    (out / "README.md").write_text("\n".join(lines))
+    return out
