@@ -16,6 +16,15 @@ def _progress(as_json: bool) -> bool:
     return sys.stderr.isatty() and not as_json and not settings.progress_disabled()
 
 
+def _is_dir(path: str) -> bool:
+    try:
+        from pathlib import Path
+
+        return Path(path).expanduser().is_dir()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
+
+
 def _names(names: tuple[str, ...], all_: bool) -> list[str] | None:
     if bool(names) == all_:
         raise click.UsageError("name the models, or give --all")
@@ -60,10 +69,10 @@ def add(state: State, sources: tuple[str, ...], name: str | None, license_: str 
             if not provider:
                 raise click.UsageError("--api-only needs --provider")
             infos.append(("api", api_entry(src, provider, license_, display_name)))
-        elif src.strip() and (Path(src).is_dir() or src.startswith(("./", "../", "/", "~"))):
+        elif src.strip() and (_is_dir(src) or src.startswith(("./", "../", "/", "~"))):
             folder = Path(src).expanduser()
-            if not folder.is_dir():
-                raise InvalidInput(f"{src} is not a directory")
+            if not _is_dir(str(folder)):
+                raise InvalidInput(f"{clean(src)[:200]} is not a directory (nor a Hub repo id such as org/name)")
             infos.append(("local", read_local(folder, name=name, license_override=license_)))
         else:
             infos.append(("hub", read_hub(parse_hub_ref(src, revision), name=name, license_override=license_)))
