@@ -145,3 +145,22 @@ def test_fixture_models_on_cuda(cli, tiny_repos):
     cli("add", *tiny_repos.values())
     runs = cli.json("smoke-test", *tiny_repos.values(), "--gpu", timeout=900)
     assert all(r["status"] == "passed" and r["device"] == "cuda" for r in runs), runs
+
+
+def test_smoke_test_killed_midway_records_no_result(cli, tiny_dir, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cli("add", str(_copy(tiny_dir, "llama", tmp_path / "k")), "--name", "t/k")
+    proc = subprocess.Popen([sys.executable, "-m", "fmcat", "smoke-test", "t/k", "--device", "cpu"], env=cli.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(2.5)  # it is loading torch in the fork server by now
+    assert proc.poll() is None, "the smoke test finished before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    assert cli.json("show", "t/k")["smoke_tests"] == []
+    runs = cli.json("smoke-test", "t/k", "--device", "cpu", timeout=300)
+    assert runs[0]["status"] == "passed"
