@@ -257,6 +257,9 @@ def upgrade(catalog: Catalog) -> tuple[str | None, str, Path | None]:
             raw.execute("PRAGMA journal_mode = WAL")
         try:
             with conn.execution_options(fmcat_write=True).begin():
+                if catalog.backend == "postgresql":
+                    # one upgrader at a time; released with the transaction
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
                 before = _revision_in(conn)
                 _check_known(before, catalog.display_location)
                 if before == SCHEMA_HEAD:

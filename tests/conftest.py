@@ -44,9 +44,48 @@ class Runner:
         return json.loads(self(*args, "--json").stdout)
 
 
+# --- SQLite and PostgreSQL ---------------------------------------------------------
+
+
+def pytest_generate_tests(metafunc):
+    """CLI tests run on both backends, except those about SQLite files themselves
+    (they ask for ``db_path``) and modules that name their BACKENDS."""
+    if "backend" in metafunc.fixturenames:
+        backends = getattr(metafunc.module, "BACKENDS", ("sqlite", "postgresql"))
+        if "db_path" in metafunc.fixturenames:
+            backends = ("sqlite",)
+        metafunc.parametrize("backend", list(backends), indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    from .pgfixture import PgCluster
+
+    cluster = PgCluster()
+    if not cluster.available:
+        pytest.skip("PostgreSQL's initdb/pg_ctl are not installed (.ci/run installs them)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed (the postgres extra)")
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
-def fmcat() -> Runner:
-    return Runner()
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def fmcat(backend, request, monkeypatch) -> Runner:
+    runner = Runner()
+    if backend == "postgresql":
+        cluster = request.getfixturevalue("pg_cluster")
+        monkeypatch.setenv("FMCAT_DB", cluster.create_database())
+        runner("db", "upgrade")  # a shared catalog is upgraded explicitly
+    return runner
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@ started before the catalog exists. Nothing is lost, no error reaches a user."""
 
 from __future__ import annotations
 
+BACKENDS = ("sqlite",)  # about SQLite files; PostgreSQL has its own tests in test_postgres.py
+
 import json
 import os
 import subprocess

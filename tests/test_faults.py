@@ -4,6 +4,8 @@ complete; the next run completes the work."""
 
 from __future__ import annotations
 
+BACKENDS = ("sqlite",)  # about SQLite files; PostgreSQL has its own tests in test_postgres.py
+
 import json
 import os
 import signal

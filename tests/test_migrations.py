@@ -4,6 +4,8 @@ automatic upgrade of an older SQLite catalog with a backup beside it."""
 
 from __future__ import annotations
 
+BACKENDS = ("sqlite",)  # about SQLite files; PostgreSQL has its own tests in test_postgres.py
+
 import datetime as dt
 import json
 import sqlite3
