@@ -44,7 +44,7 @@ class ModelSummary:
     architecture: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # flat: no need for asdict's deep copy
 
 
 @dataclass(frozen=True)
