@@ -103,8 +103,9 @@ class FmcatGroup(click.Group):
 
 
 class State:
-    def __init__(self, db: str | None) -> None:
+    def __init__(self, db: str | None, *, quiet: bool = False) -> None:
         self.db = db
+        self.quiet = quiet
 
     @contextlib.contextmanager
     def session(self, *, write: bool = False) -> Iterator[Any]:
@@ -157,9 +158,10 @@ def clean(value: Any) -> str:
     help="Catalog: a SQLite file path or a SQLAlchemy URL (default: $FMCAT_DB, else the user data dir).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what fmcat does to stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or progress messages.")
 @click.version_option(__version__, prog_name="fmcat")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, db: str | None, verbose: bool, quiet: bool) -> None:
     """Catalog foundation models: their licenses, what an intended use may do
     under them, and evidence that the weights are intact and run.
 
@@ -172,7 +174,7 @@ def cli(ctx: click.Context, db: str | None, verbose: bool) -> None:
         format="fmcat: %(message)s",
         stream=sys.stderr,
     )
-    ctx.obj = State(db)
+    ctx.obj = State(db, quiet=quiet)
 
 
 @cli.command()

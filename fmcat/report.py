@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import uuid
 from collections import Counter
 from typing import Any
@@ -24,6 +23,7 @@ from .decide import FAILING, VERDICTS, Use
 from .licenses import CATEGORIES, knowledge_base
 from .models import Model
 from .policy import Policy
+from .settings import hub_endpoint
 
 DISCLAIMER = ("This report is guidance produced by fmcat from the license texts and catalog records; "
               "it is not legal advice. Have a qualified person review the obligations before relying on them.")
@@ -31,10 +31,6 @@ DISCLAIMER = ("This report is guidance produced by fmcat from the license texts 
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.replace(microsecond=0).isoformat() + "Z" if value else None
-
-
-def hub_base() -> str:
-    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
 
 
 def build_report(session: Session, use: Use, policy: Policy | None, catalog: str) -> dict[str, Any]:
@@ -47,7 +43,7 @@ def build_report(session: Session, use: Use, policy: Policy | None, catalog: str
         )
     ).all()
     kb = knowledge_base()
-    base = hub_base()
+    base = hub_endpoint()
     rows = []
     for m in models:
         d = decisions[m.name]

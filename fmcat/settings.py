@@ -31,6 +31,11 @@ def progress_disabled() -> bool:
     return _flag(ENV_DISABLE_PROGRESS) or _flag("HF_HUB_DISABLE_PROGRESS_BARS")
 
 
+def hub_endpoint() -> str:
+    """The Hub's address for links in reports (huggingface_hub reads HF_ENDPOINT itself)."""
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
 def home() -> Path:
     """fmcat's data directory: ``FMCAT_HOME`` or the platform's user data dir."""
     value = os.environ.get(ENV_HOME)

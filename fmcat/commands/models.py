@@ -13,7 +13,9 @@ from ..cli import State, clean, emit_json, json_option, pass_state
 def _progress(as_json: bool) -> bool:
     from .. import settings
 
-    return sys.stderr.isatty() and not as_json and not settings.progress_disabled()
+    quiet = click.get_current_context().find_object(State)
+    return (sys.stderr.isatty() and not as_json and not settings.progress_disabled()
+            and not (quiet and quiet.quiet))
 
 
 def _is_dir(path: str) -> bool:
@@ -269,7 +271,7 @@ def smoke_test(state: State, names: tuple[str, ...], all_: bool, gpu: bool, devi
 
     outcomes = []
     for p in plans:
-        if not as_json:
+        if not as_json and not state.quiet:
             click.echo(f"{clean(p.name)} ...", err=True)
         outcome, check = smoke_one(p, device=where, dtype=dtype, trust_remote_code=trust_remote_code,
                                    runner=runner, fetch=fetch, verify=verify_one)
