@@ -27,7 +27,7 @@ from .models import Model, SmokeTest
 
 log = logging.getLogger(__name__)
 
-KINDS = ("causal-lm", "seq2seq", "masked-lm", "embeddings", "text-to-image")
+KINDS = ("causal-lm", "seq2seq", "masked-lm", "embeddings", "text-to-image", "text-to-audio")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 
 
@@ -122,8 +122,10 @@ def detect_kind(folder: Path, task: str | None, architecture: str | None) -> tup
         return "embeddings", None
     if task == "fill-mask" or arch.endswith("ForMaskedLM"):
         return "masked-lm", None
-    if task in ("text-to-speech", "text-to-audio") or arch == "BarkModel":
-        return None, f"text-to-audio model {arch or '?'}: not supported by this fmcat yet"
+    if arch == "BarkModel" or config.get("model_type") == "bark":
+        return "text-to-audio", None
+    if task in ("text-to-speech", "text-to-audio"):
+        return None, f"text-to-audio model {arch or '?'}: only Bark is supported so far"
     if config.get("is_encoder_decoder") or arch.endswith("ForConditionalGeneration") and task in (
         "translation", "summarization", "text2text-generation"
     ):

@@ -123,6 +123,7 @@ def _load(kind: str, path: str, device: str, dtype: Any, trust: bool) -> tuple[A
         "seq2seq": transformers.AutoModelForSeq2SeqLM,
         "masked-lm": transformers.AutoModelForMaskedLM,
         "embeddings": transformers.AutoModel,
+        "text-to-audio": transformers.AutoModelForTextToWaveform,
     }[kind]
     tok = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=trust)
     model = cls.from_pretrained(path, dtype=dtype, **common).to(device).eval()
@@ -163,6 +164,18 @@ def _infer(kind: str, model: Any, tok: Any, device: str) -> dict[str, Any]:
         return {"output_check": {"finite": ok, "shape": list(logits.shape), "top_token": tok.decode([top]),
                                  "ok": ok},
                 "output_digest": _digest(logits.float().cpu().numpy()), "units": (1, "sequences/s")}
+    if kind == "text-to-audio":
+        # Bark reads text padded to 256 tokens, without special tokens (as its processor does)
+        inputs = tok(PROMPT, padding="max_length", max_length=256, truncation=True, add_special_tokens=False,
+                     return_tensors="pt").to(device)
+        wave = model.generate(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                              do_sample=False)
+        rate = getattr(model.generation_config, "sample_rate", None) or 24000
+        ok = _finite(wave) and wave.shape[-1] > 0
+        return {"output_check": {"finite": _finite(wave), "samples": int(wave.shape[-1]), "sample_rate": rate,
+                                 "ok": ok},
+                "output_digest": _digest(wave.float().cpu().numpy()),
+                "units": (wave.shape[-1] / rate, "audio-s/s")}
     if kind == "embeddings":
         inputs = tok(PROMPT, return_tensors="pt").to(device)
         hidden = model(**inputs).last_hidden_state

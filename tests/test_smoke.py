@@ -48,11 +48,11 @@ def test_every_fixture_model_passes_on_cpu_through_the_hub(cli, tiny_repos):
         assert r["device"] == "cpu" and r["dtype"] == "float32" and r["device_name"]
         assert r["versions"]["torch"] and r["versions"]["transformers"]
         assert 0 < r["load_seconds"] < 120 and 0 < r["inference_seconds"] < 120
-        assert r["throughput"] > 0 and r["throughput_unit"] in ("tokens/s", "steps/s", "sequences/s")
+        assert r["throughput"] > 0 and r["throughput_unit"] in ("tokens/s", "steps/s", "sequences/s", "audio-s/s")
         assert r["peak_memory_bytes"] > 10 * 2**20
         assert r["output_check"]["ok"] is True and len(r["output_digest"]) == 64
     kinds = {by_name[r]["kind"] for r in tiny_repos.values()}
-    assert kinds == {"causal-lm", "seq2seq", "masked-lm", "text-to-image"}
+    assert kinds == {"causal-lm", "seq2seq", "masked-lm", "text-to-image", "text-to-audio"}
     assert by_name[tiny_repos["stable-diffusion"]]["versions"]["diffusers"]
     # the record: verification and smoke history in `show`
     d = cli.json("show", tiny_repos["llama"])

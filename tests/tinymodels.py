@@ -124,6 +124,41 @@ def _stable_diffusion(out: Path) -> dict:
     return {"pipeline_tag": "text-to-image", "library_name": "diffusers"}
 
 
+def _bark(out: Path) -> dict:
+    from transformers import (BarkCoarseConfig, BarkConfig, BarkFineConfig, BarkModel, BarkSemanticConfig,
+                              EncodecConfig)
+    from transformers.models.bark.generation_configuration_bark import (
+        BarkCoarseGenerationConfig, BarkFineGenerationConfig, BarkSemanticGenerationConfig)
+
+    # Bark's token layout is fixed by its generation config (text offset 10048, semantic
+    # vocabulary 10000, 2 coarse + 8 fine EnCodec codebooks of 1024): only the widths shrink.
+    small = dict(block_size=1024, num_layers=1, num_heads=2, hidden_size=16)
+    config = BarkConfig(
+        semantic_config=BarkSemanticConfig(input_vocab_size=129600, output_vocab_size=10048, **small).to_dict(),
+        coarse_acoustics_config=BarkCoarseConfig(input_vocab_size=12096, output_vocab_size=12096, **small).to_dict(),
+        fine_acoustics_config=BarkFineConfig(input_vocab_size=1056, output_vocab_size=1056, n_codes_total=8,
+                                             n_codes_given=1, **small).to_dict(),
+        codec_config=EncodecConfig(target_bandwidths=[6.0], sampling_rate=24000, audio_channels=1, num_filters=4,
+                                   num_residual_layers=1, upsampling_ratios=[8, 5, 4, 2], codebook_size=1024,
+                                   hidden_size=8, num_lstm_layers=1).to_dict(),
+    )
+    BarkModel(config).save_pretrained(out, safe_serialization=True)
+    # Bark keeps one generation config per sub-model; written as the plain JSON that
+    # BarkModel.generate reads (saving a BarkGenerationConfig object fails in transformers 5)
+    generation = {
+        "semantic_config": BarkSemanticGenerationConfig(max_new_tokens=16).to_dict(),
+        "coarse_acoustics_config": BarkCoarseGenerationConfig(max_coarse_history=30, sliding_window_len=16).to_dict(),
+        "fine_acoustics_config": BarkFineGenerationConfig().to_dict(),
+        "sample_rate": 24000,
+        "codebook_size": 1024,
+    }
+    (out / "generation_config.json").write_text(json.dumps(generation, indent=2))
+    tok = _fast(_wordpiece_tokenizer(), unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                sep_token="[SEP]", mask_token="[MASK]")
+    tok.save_pretrained(out)
+    return {"pipeline_tag": "text-to-speech", "library_name": "transformers"}
+
+
 TINY = {
     "llama": ("LlamaForCausalLM", "llama2", _causal("LlamaConfig", hidden_size=32, intermediate_size=64,
               num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)),
@@ -142,6 +177,7 @@ TINY = {
     "t5": ("T5ForConditionalGeneration", "apache-2.0", _t5),
     "bert": ("BertForMaskedLM", "apache-2.0", _masked("bert")),
     "roberta": ("RobertaForMaskedLM", "mit", _masked("roberta")),
+    "bark": ("BarkModel", "mit", _bark),
     "stable-diffusion": ("StableDiffusionPipeline", "creativeml-openrail-m", _stable_diffusion),
 }
 
