@@ -4,7 +4,6 @@ one after another)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
