@@ -3,15 +3,13 @@ time to first render in headless Chromium (Debian's, if installed)."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from bench_licenses import N, generate
-from common import Row, fmcat_exe
+from bench_licenses import N, imported_catalog
+from common import Row, fmcat_exe, timed
 
 
 def _first_render(path: Path) -> float | None:
@@ -39,16 +37,9 @@ def _first_render(path: Path) -> float | None:
 
 def run() -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, FMCAT_DB=str(Path(tmp) / "catalog.db"), FMCAT_HOME=tmp)
-        data = Path(tmp) / "models.jsonl"
-        generate(data)
-        fmcat = fmcat_exe()
-        subprocess.run([fmcat, "import", str(data)], env=env, check=True, capture_output=True)
+        env, _ = imported_catalog(tmp)
         out = Path(tmp) / "report.html"
-        t0 = time.perf_counter()
-        subprocess.run([fmcat, "report", "-o", str(out), "--commercial", "--distribute"], env=env, check=True,
-                       capture_output=True)
-        t_gen = time.perf_counter() - t0
+        t_gen, _ = timed([fmcat_exe(), "report", "-o", str(out), "--commercial", "--distribute"], env)
         size_mb = out.stat().st_size / 1e6
         render = _first_render(out)
     rows = [

@@ -4,14 +4,12 @@ same tokens (the script's own imports counted), in the same run."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import Row, fmcat_exe
+from common import Row, catalog_env, fmcat_exe, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,14 +26,6 @@ print(ids.shape)
 """
 
 
-def _time(cmd: list[str], env: dict[str, str]) -> float:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - t0
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return elapsed
-
-
 def run() -> list[Row]:
     try:
         import torch  # noqa: F401
@@ -45,8 +35,7 @@ def run() -> list[Row]:
     from tests.tinymodels import build
 
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, FMCAT_HOME=tmp, FMCAT_DB=str(Path(tmp) / "catalog.db"), HF_HUB_OFFLINE="1",
-                   TRANSFORMERS_OFFLINE="1", FMCAT_DISABLE_PROGRESS_BARS="1")
+        env = catalog_env(tmp, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", FMCAT_DISABLE_PROGRESS_BARS="1")
         folder = build("llama", Path(tmp) / "tiny-llama")
         fmcat = fmcat_exe()
         subprocess.run([fmcat, "add", str(folder), "--name", "tiny/llama"], env=env, check=True, capture_output=True)
@@ -54,8 +43,8 @@ def run() -> list[Row]:
         script.write_text(HAND.format(path=str(folder)))
         hand, ours = [], []
         for _ in range(3):  # interleaved, best of three each
-            hand.append(_time([sys.executable, str(script)], env))
-            ours.append(_time([fmcat, "smoke-test", "tiny/llama", "--device", "cpu"], env))
+            hand.append(timed([sys.executable, str(script)], env)[0])
+            ours.append(timed([fmcat, "smoke-test", "tiny/llama", "--device", "cpu"], env)[0])
     t_hand, t_ours = min(hand), min(ours)
     return [Row("smoke", "fmcat smoke-test, tiny Llama on CPU (best of 3)", t_ours, "s",
                 "hand-written transformers script", t_hand, "<= 1.5x", t_ours <= 1.5 * t_hand)]

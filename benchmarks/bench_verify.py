@@ -8,10 +8,9 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from common import Row, fmcat_exe
+from common import Row, catalog_env, fmcat_exe, timed
 
 MiB = 1 << 20
 
@@ -24,13 +23,7 @@ def _write(path: Path, size: int) -> None:
 
 
 def _best(cmd: list[str], env: dict[str, str], repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        times.append(time.perf_counter() - t0)
-        assert proc.returncode == 0, proc.stderr
-    return min(times)
+    return min(timed(cmd, env)[0] for _ in range(repeat))
 
 
 def run() -> list[Row]:
@@ -39,7 +32,7 @@ def run() -> list[Row]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        env = dict(os.environ, FMCAT_DB=str(root / "catalog.db"), FMCAT_HOME=tmp)
+        env = catalog_env(tmp)
         fmcat = fmcat_exe()
         one = root / "one"
         one.mkdir()

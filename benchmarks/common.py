@@ -48,6 +48,20 @@ def median_wall(cmd: list[str], *, repeat: int = 7, env: dict[str, str] | None =
     return statistics.median(times)
 
 
+def catalog_env(tmp: str | Path, **extra: str) -> dict[str, str]:
+    """The environment for fmcat on a fresh catalog inside ``tmp``."""
+    return dict(os.environ, FMCAT_DB=str(Path(tmp) / "catalog.db"), FMCAT_HOME=str(tmp), **extra)
+
+
+def timed(cmd: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)) -> tuple[float, subprocess.CompletedProcess]:
+    """Wall seconds of one run of ``cmd``, which must exit with one of ``ok``."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    assert proc.returncode in ok, proc.stderr[-2000:]
+    return elapsed, proc
+
+
 def print_table(rows: list[Row]) -> None:
     headers = ["benchmark", "measure", "value", "baseline", "ratio", "target", "met"]
     table = []
