@@ -27,9 +27,6 @@ from .models import Model, SmokeTest
 
 log = logging.getLogger(__name__)
 
-KINDS = ("causal-lm", "seq2seq", "masked-lm", "embeddings", "text-to-image", "text-to-audio")
-DTYPES = ("auto", "float32", "float16", "bfloat16")
-
 
 class CudaUnavailable(FmcatError):
     """--gpu was asked for on a machine without CUDA."""

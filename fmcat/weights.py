@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from . import __version__
 from .catalog import find_model
-from .errors import FmcatError, InvalidInput, ModelNotFound
+from .errors import FmcatError, ModelNotFound
 from .models import LicenseObservation, Model, Verification
 from .verify import FileTarget, VerifyResult
 
@@ -198,13 +198,6 @@ def record_verification(session: Session, result: VerifyResult) -> None:
     session.flush()
 
 
-def latest_verification(session: Session, name: str) -> str | None:
-    model = find_model(session, name)
-    row = session.scalar(select(Verification.status).where(Verification.model_id == model.id)
-                         .order_by(Verification.id.desc()).limit(1))
-    return row
-
-
 # --- sync --------------------------------------------------------------------------
 
 
@@ -283,9 +276,3 @@ def record_sync(session: Session, result: SyncResult, info: Any, *, update: bool
         add_source(session, info)
         return replace(result, updated=True)
     return result
-
-
-def check_names(names: Sequence[str], all_: bool) -> list[str] | None:
-    if bool(names) == all_:
-        raise InvalidInput("name the models, or give --all")
-    return None if all_ else list(names)

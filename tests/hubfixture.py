@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -133,7 +132,3 @@ class TestHub:
         self._git(repo, "add", "-A")
         self._git(repo, "commit", "-q", "--allow-empty", "-m", message)
         return self._git(repo, "rev-parse", "HEAD")
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
