@@ -106,19 +106,26 @@ class State:
     def __init__(self, db: str | None, *, quiet: bool = False) -> None:
         self.db = db
         self.quiet = quiet
+        self._catalog: Any = None
+
+    def catalog(self) -> Any:
+        """The catalog, opened (created or upgraded as needed) once per command."""
+        if self._catalog is None:
+            from .db import open_catalog
+
+            self._catalog = open_catalog(self.location())
+        return self._catalog
 
     @contextlib.contextmanager
     def session(self, *, write: bool = False) -> Iterator[Any]:
-        """One session in one transaction on the catalog, created or upgraded as needed."""
-        from .db import open_catalog
-        from .settings import db_location
+        """One session in one transaction on the catalog."""
+        with self.catalog().session(write=write) as s, s.begin():
+            yield s
 
-        catalog = open_catalog(db_location(self.db))
-        try:
-            with catalog.session(write=write) as s, s.begin():
-                yield s
-        finally:
-            catalog.dispose()
+    def close(self) -> None:
+        if self._catalog is not None:
+            self._catalog.dispose()
+            self._catalog = None
 
     def location(self) -> str:
         from .settings import db_location
@@ -175,6 +182,7 @@ def cli(ctx: click.Context, db: str | None, verbose: bool, quiet: bool) -> None:
         stream=sys.stderr,
     )
     ctx.obj = State(db, quiet=quiet)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @cli.command()
