@@ -366,14 +366,39 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def api_only(name: str, provider: str, license_id: str | None, display_name: str | None) -> EntrySpec:
+def api_only(name: str, provider: str, license_id: str | None, display_name: str | None) -> SourceInfo:
+    """A hosted model: no weights, the license as the user gave it (default: provider terms)."""
     from .entries import parse_entry
     from .licenses import knowledge_base
 
+    declared = license_id or "provider-terms"
     raw = {"name": name, "provider": provider, "display_name": display_name or name,
-           "license": license_id or "provider-terms", "access": "api",
-           "sources": {"metadata": "user: fmcat add --api-only"}}
-    return parse_entry(raw, knowledge_base())
+           "license": declared, "access": "api", "sources": {"metadata": "user: fmcat add --api-only"}}
+    entry = parse_entry(raw, knowledge_base())
+    said = Evidence("user", declared, entry.license_id, "given with --license" if license_id else "default for --api-only")
+    return SourceInfo(entry, LicenseResolution(entry.license_id, declared, "user", (said,)), None)
+
+
+def read_source(src: str, *, name: str | None, license_override: str | None, revision: str | None,
+                api: bool = False, provider: str | None = None, display_name: str | None = None) -> SourceInfo:
+    """What ``fmcat add SOURCE`` reads: a hosted model, a folder, or a Hub repo."""
+    if api:
+        if not provider:
+            raise InvalidInput("--api-only needs --provider")
+        return api_only(src, provider, license_override, display_name)
+    if src.strip() and (_is_dir(src) or src.startswith(("./", "../", "/", "~"))):
+        folder = Path(src).expanduser()
+        if not _is_dir(str(folder)):
+            raise InvalidInput(f"{_clip(src, 200)} is not a directory (nor a Hub repo id such as org/name)")
+        return read_local(folder, name=name, license_override=license_override)
+    return read_hub(parse_hub_ref(src, revision), name=name, license_override=license_override)
+
+
+def _is_dir(path: str) -> bool:
+    try:
+        return Path(path).expanduser().is_dir()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
 
 
 # --- pulling ---------------------------------------------------------------------

@@ -18,15 +18,6 @@ def _progress(as_json: bool) -> bool:
             and not (quiet and quiet.quiet))
 
 
-def _is_dir(path: str) -> bool:
-    try:
-        from pathlib import Path
-
-        return Path(path).expanduser().is_dir()
-    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
-        return False
-
-
 def _names(names: tuple[str, ...], all_: bool) -> list[str] | None:
     if bool(names) == all_:
         raise click.UsageError("name the models, or give --all")
@@ -56,48 +47,27 @@ def add(state: State, sources: tuple[str, ...], name: str | None, license_: str 
       fmcat add ./mirror/tiny-llama --name acme/tiny-llama
       fmcat add --api-only --provider OpenAI openai/gpt-4o --license provider-terms
     """
-    from pathlib import Path
-
     from ..catalog import add_source
-    from ..errors import InvalidInput
-    from ..sources import api_only as api_entry
-    from ..sources import parse_hub_ref, read_hub, read_local
+    from ..sources import read_source
 
     if name and len(sources) > 1:
         raise click.UsageError("--name applies to one SOURCE only")
-    infos = []
-    for src in sources:
-        if api_only:
-            if not provider:
-                raise click.UsageError("--api-only needs --provider")
-            infos.append(("api", api_entry(src, provider, license_, display_name)))
-        elif src.strip() and (_is_dir(src) or src.startswith(("./", "../", "/", "~"))):
-            folder = Path(src).expanduser()
-            if not _is_dir(str(folder)):
-                raise InvalidInput(f"{clean(src)[:200]} is not a directory (nor a Hub repo id such as org/name)")
-            infos.append(("local", read_local(folder, name=name, license_override=license_)))
-        else:
-            infos.append(("hub", read_hub(parse_hub_ref(src, revision), name=name, license_override=license_)))
+    infos = [read_source(src, name=name, license_override=license_, revision=revision, api=api_only,
+                         provider=provider, display_name=display_name) for src in sources]
     # everything was read before anything is written: all or nothing
     with state.session(write=True) as s:
-        from ..catalog import upsert_entries
-
-        for kind, info in infos:
-            if kind == "api":
-                upsert_entries(s, [info], origin="user")
-            else:
-                add_source(s, info)
+        for info in infos:
+            add_source(s, info)
     out = []
-    for kind, info in infos:
-        entry = info if kind == "api" else info.entry
-        for w in getattr(info, "warnings", ()):
+    for info in infos:
+        entry = info.entry
+        for w in info.warnings:
             click.echo(f"warning: {clean(w)}", err=True)
         out.append({
             "name": entry.name, "source": entry.source_kind, "repo_id": entry.repo_id,
             "revision": entry.revision, "local_path": entry.local_path,
             "license": entry.license_id or entry.license_declared, "category": entry.category,
-            "files": len(entry.files or ()),
-            "license_conflict": getattr(getattr(info, "resolution", None), "conflict", None),
+            "files": len(entry.files or ()), "license_conflict": info.resolution.conflict,
         })
     if as_json:
         emit_json(out)
