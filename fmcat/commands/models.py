@@ -229,9 +229,9 @@ def smoke_test(state: State, names: tuple[str, ...], all_: bool, gpu: bool, devi
 
     refs = _names(names, all_)
     where = resolve_device(gpu, device)  # before anything is read or written
+    runner = Runner(timeout)  # its fork server imports torch while the catalog is read
     with state.session() as s:
         plans = plan(s, refs)
-    runner = Runner(timeout)
     progress = _progress(as_json)
 
     def fetch(p: Any) -> Path:
