@@ -101,7 +101,8 @@ class ModelDetail:
     task: str | None
     architecture: str | None
     library_name: str | None
-    base_model: str | None
+    base_models: list[str]
+    base_model_relation: str | None
     datasets: list[str]
     has_remote_code: bool
     origin: str
@@ -266,7 +267,7 @@ def add_source(session: Session, info: Any) -> UpsertResult:
     res = info.resolution
     evidence = tuple(
         {"source": e.source, "declared": e.declared, "license_id": e.license_id,
-         "text_sha256": res.text_sha256 if e.source == "license-file" else None, "note": e.detail}
+         "text_sha256": e.text_sha256, "note": e.detail}
         for e in res.evidence
     )
     spec = replace(info.entry, license_source=res.source, license_text_sha256=res.text_sha256,
@@ -315,6 +316,18 @@ def find_model(session: Session, ref: str) -> Model:
         )
     names = ", ".join(sorted(m.name for m in matches))
     raise AmbiguousModel(f"{shown!r} matches several models: {names}", hint="use the full name", model=ref)
+
+
+def catalog_keys(session: Session) -> set[str]:
+    """``model_key`` of every catalog name and repo id: what lineage can resolve."""
+    from .entries import model_key
+
+    keys: set[str] = set()
+    for name, repo_id in session.execute(select(Model.name, Model.repo_id)):
+        keys.add(model_key(name))
+        if repo_id:
+            keys.add(model_key(repo_id))
+    return keys
 
 
 def list_models(
@@ -375,7 +388,8 @@ def model_detail(session: Session, ref: str) -> ModelDetail:
         license_text_sha256=model.license_text_sha256, access=model.access, gated=model.gated,
         source=model.source_kind, repo_id=model.repo_id, revision=model.revision,
         local_path=model.local_path, task=model.task, architecture=model.architecture,
-        library_name=model.library_name, base_model=model.base_model,
+        library_name=model.library_name, base_models=list(model.base_models or []),
+        base_model_relation=model.base_model_relation,
         datasets=list(model.datasets or []), has_remote_code=model.has_remote_code,
         origin=model.origin, sources=dict(model.facts or {}),
         unconfirmed=list(model.unconfirmed or []), card=dict(model.card or {}),
@@ -417,7 +431,8 @@ def export_entries(session: Session) -> list[dict[str, Any]]:
             "task": m.task,
             "architecture": m.architecture,
             "library_name": m.library_name,
-            "base_model": m.base_model,
+            "base_model": _one_or_list(m.base_models),
+            "base_model_relation": m.base_model_relation,
             "datasets": list(m.datasets or []),
             "gated": m.gated,
             "has_remote_code": m.has_remote_code,
@@ -431,6 +446,12 @@ def export_entries(session: Session) -> list[dict[str, Any]]:
         }
         out.append({k: v for k, v in entry.items() if v not in (None, [], {}) or k == "files"})
     return out
+
+
+def _one_or_list(values: list[str] | None) -> str | list[str] | None:
+    """A base model as the import format writes it: one id, or a list for a merge."""
+    values = list(values or [])
+    return values[0] if len(values) == 1 else (values or None)
 
 
 def parse_import(data: bytes | Path, where: str | None = None) -> list[EntrySpec]:

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .catalog import find_model
+from .entries import model_key
 from .decide import Decider, ModelDecision, ModelFacts, Use, decide_model
 from .licenses import knowledge_base
 from .models import Model, SmokeTest, Verification
-from .policy import Policy, apply_policy
+from .policy import Policy, Waiver, apply_policy, unmatched_waivers
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class CheckResult:
     use: Use
     policy: str | None
     decisions: list[ModelDecision]
+    unmatched_waivers: tuple[Waiver, ...] = ()
 
     @property
     def failing(self) -> list[ModelDecision]:
@@ -39,16 +41,20 @@ def _latest_status(session: Session, table: Any) -> dict[int, str]:
     return {model_id: status for model_id, status in rows}
 
 
-def load_facts(session: Session, *, need_runs: bool = False) -> tuple[list[ModelFacts], dict[str, ModelFacts], dict[str, set[str]]]:
-    """Facts for every model, an index by name and repo id for lineage, and
-    each model's aliases (name, repo id, display name) for waivers."""
+def load_facts(
+    session: Session, *, need_runs: bool = False
+) -> tuple[list[ModelFacts], dict[str, ModelFacts], dict[str, ModelFacts], dict[str, set[str]]]:
+    """Facts for every model, by catalog name, an index by ``model_key`` of name
+    and repo id for lineage, and
+    each model's keys for waivers (its name and repo id, lowercased)."""
     verified = _latest_status(session, Verification) if need_runs else {}
     smoke = _latest_status(session, SmokeTest) if need_runs else {}
     rows = session.execute(
         select(Model.id, Model.name, Model.display_name, Model.license_id, Model.license_declared,
-               Model.category, Model.base_model, Model.repo_id, Model.facts).order_by(Model.name)
+               Model.category, Model.base_models, Model.repo_id, Model.facts).order_by(Model.name)
     )
     facts: list[ModelFacts] = []
+    by_name: dict[str, ModelFacts] = {}
     index: dict[str, ModelFacts] = {}
     aliases: dict[str, set[str]] = {}
     by_repo: dict[str, ModelFacts] = {}
@@ -56,18 +62,20 @@ def load_facts(session: Session, *, need_runs: bool = False) -> tuple[list[Model
         f = ModelFacts(
             name=r.name, display_name=r.display_name,
             license=r.license_id or r.license_declared,
-            category=r.category, base_model=r.base_model,
+            category=r.category, base_models=tuple(r.base_models or ()),
             verified=verified.get(r.id), smoke_tested=smoke.get(r.id),
             conflict=(r.facts or {}).get("license_conflict"),
+            doubt=(r.facts or {}).get("license_doubt"),
         )
         facts.append(f)
-        index[r.name] = f
+        by_name[r.name] = f
+        index.setdefault(model_key(r.name), f)
         if r.repo_id:
-            by_repo.setdefault(r.repo_id, f)
-        aliases[r.name] = {a for a in (r.name, r.repo_id, r.display_name) if a}
-    for repo_id, f in by_repo.items():
-        index.setdefault(repo_id, f)
-    return facts, index, aliases
+            by_repo.setdefault(model_key(r.repo_id), f)
+        aliases[r.name] = {a.lower() for a in (r.name, r.repo_id) if a}
+    for key, f in by_repo.items():
+        index.setdefault(key, f)
+    return facts, by_name, index, aliases
 
 
 def check_licenses(
@@ -76,24 +84,25 @@ def check_licenses(
     use: Use,
     policy: Policy | None = None,
     *,
-    today: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> CheckResult:
     """Decide every named model (or all, for ``names=None``) for ``use``."""
     need_runs = bool(policy and (policy.rules.require_verified or policy.rules.require_smoke_test))
-    facts, index, aliases = load_facts(session, need_runs=need_runs)
+    facts, by_name, index, aliases = load_facts(session, need_runs=need_runs)
     if names is not None:
         wanted = []
         for ref in names:
             name = find_model(session, ref).name
             if name not in wanted:
                 wanted.append(name)
-        facts = [index[n] for n in wanted]
+        facts = [by_name[n] for n in wanted]
     decider = Decider(knowledge_base(), use)
-    today = today or dt.date.today()
+    now = now or dt.datetime.now(dt.timezone.utc)
     decisions = []
     for f in facts:
         d = decide_model(f, decider, index)
         if policy is not None:
-            d = apply_policy(d, f, policy, today, aliases[f.name])
+            d = apply_policy(d, f, policy, now, aliases[f.name])
         decisions.append(d)
-    return CheckResult(use, policy.path if policy else None, decisions)
+    unmatched = tuple(unmatched_waivers(policy, set().union(*aliases.values()))) if policy else ()
+    return CheckResult(use, policy.path if policy else None, decisions, unmatched)

@@ -236,10 +236,13 @@ def list_(state: State, category: str | None, license_: str | None, verdict: tup
         rows = list_models(s, category=category, license=license_)
         if verdict:
             from .checks import check_licenses
+            from .commands.licensing import warn_unmatched_waivers
             from .commands.options import build_use
 
             use, policy = build_use(params)
-            decided = {d.model: d.verdict for d in check_licenses(s, None, use, policy).decisions}
+            checked = check_licenses(s, None, use, policy)
+            warn_unmatched_waivers(checked)
+            decided = {d.model: d.verdict for d in checked.decisions}
             rows = [r for r in rows if decided.get(r.name) in verdict]
     if as_json:
         emit_json([r.to_dict() for r in rows])
@@ -305,7 +308,8 @@ def _render_detail(d: Any) -> None:
     field("task", d.task)
     field("architecture", d.architecture)
     field("library", d.library_name)
-    field("base model", d.base_model)
+    field("base model", ", ".join(d.base_models)
+          + (f" ({d.base_model_relation})" if d.base_models and d.base_model_relation else ""))
     field("datasets", ", ".join(d.datasets))
     if d.has_remote_code:
         field("remote code", "yes: the repository carries Python code")

@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .entries import model_key
 from .errors import InvalidInput
 from .licenses import KnowledgeBase, License
 
@@ -159,7 +160,8 @@ class Decider:
                 chosen = min(parts, key=lambda d: _RANK[d.verdict])
                 note = Reason(f"{text}", f"a choice of licenses: the best option, {chosen.license}, is taken",
                               chosen.verdict)
-                return LicenseDecision(text, chosen.verdict, chosen.obligations, (note, *chosen.reasons))
+                elect = f"Elect to use the model under {chosen.license} (the license offers a choice: {text})"
+                return LicenseDecision(text, chosen.verdict, (elect, *chosen.obligations), (note, *chosen.reasons))
             obligations: list[str] = []
             for p in parts:
                 obligations += [o for o in p.obligations if o not in obligations]
@@ -176,10 +178,11 @@ class ModelFacts:
     display_name: str | None
     license: str | None
     category: str
-    base_model: str | None = None
+    base_models: tuple[str, ...] = ()
     verified: str | None = None  # status of the latest verification
     smoke_tested: str | None = None  # status of the latest smoke test
     conflict: str | None = None  # a license conflict noted when the license was resolved
+    doubt: str | None = None  # why the recorded license cannot be trusted (e.g. a modified text)
 
 
 @dataclass(frozen=True)
@@ -218,13 +221,24 @@ class ModelDecision:
         }
 
 
+MAX_LINEAGE = 20
+
+
+def _own(facts: ModelFacts, decider: Decider) -> LicenseDecision:
+    if facts.doubt:
+        return LicenseDecision(facts.license, "unknown", (), (Reason("license text", facts.doubt, "unknown"),))
+    return decider.decide(facts.license)
+
+
 def decide_model(
     facts: ModelFacts,
     decider: Decider,
     index: dict[str, ModelFacts],
 ) -> ModelDecision:
-    """The license verdict for one model, following its lineage through the catalog."""
-    own = decider.decide(facts.license)
+    """The license verdict for one model, following every base model through the
+    catalog (``index`` is keyed by ``model_key``). A base that is not in the
+    catalog makes the verdict ``unknown``: its terms cannot be followed."""
+    own = _own(facts, decider)
     verdict = own.verdict
     obligations = list(own.obligations)
     reasons = list(own.reasons)
@@ -233,26 +247,38 @@ def decide_model(
     if facts.conflict:
         flags.append(f"license conflict: {facts.conflict}")
 
-    seen = {facts.name}
-    base_ref = facts.base_model
-    child = facts
-    while base_ref and len(lineage) < 10:
-        base = index.get(base_ref)
-        if base is None or base.name in seen:
+    seen = {model_key(facts.name)}
+    queue = [(facts, ref) for ref in facts.base_models]
+    while queue:
+        child, ref = queue.pop(0)
+        base = index.get(model_key(ref))
+        if base is None:
+            flags.append(f"unresolved base model: {ref} (add it with `fmcat add {ref}`)")
+            reasons.append(Reason(
+                f"base model {ref}",
+                f"{child.name} is derived from {ref}, which is not in the catalog: its license terms "
+                "cannot be followed, so the verdict cannot be better than unknown.", "unknown"))
+            verdict = worst(verdict, "unknown")
+            continue
+        key = model_key(base.name)
+        if key in seen:
+            continue
+        if len(lineage) >= MAX_LINEAGE:
+            flags.append(f"lineage longer than {MAX_LINEAGE} models: not followed past {lineage[-1]}")
+            verdict = worst(verdict, "unknown")
             break
-        seen.add(base.name)
+        seen.add(key)
         lineage.append(base.name)
-        inherited = decider.decide(base.license)
-        if inherited.license and inherited.license != child.license:
-            if _looser(decider.kb, child, base):
-                flags.append(
-                    f"relicensed: {child.name} declares {child.license or 'no license'} but its base model "
-                    f"{base.name} is under {base.license}; the base's terms still apply"
-                )
+        inherited = _own(base, decider)
+        if inherited.license and inherited.license != child.license and _looser(decider.kb, child, base):
+            flags.append(
+                f"relicensed: {child.name} declares {child.license or 'no license'} but its base model "
+                f"{base.name} is under {base.license}; the base's terms still apply"
+            )
         verdict = worst(verdict, inherited.verdict)
         obligations += [o for o in inherited.obligations if o not in obligations]
         reasons += [Reason(f"base model {base.name}: {r.clause}", r.text, r.verdict) for r in inherited.reasons]
-        child, base_ref = base, base.base_model
+        queue += [(base, b) for b in base.base_models]
     reasons.sort(key=lambda r: -_RANK[r.verdict])
     return ModelDecision(
         model=facts.name, display_name=facts.display_name, license=facts.license,

@@ -18,6 +18,9 @@ from .licenses import CATEGORIES, KnowledgeBase
 
 ACCESS = ("api", "open", "gated")
 GATED = ("auto", "manual")
+# how a model derives from its base models (the Hub card's base_model_relation)
+RELATIONS = ("adapter", "finetune", "quantized", "merge")
+MAX_BASES = 20
 MAX_NAME = 300
 MAX_TEXT = 1000
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
@@ -25,7 +28,7 @@ MAX_IMPORT_BYTES = 512 * 1024 * 1024
 ENTRY_KEYS = (
     "name", "display_name", "provider", "category", "license", "license_name", "license_link",
     "access", "repo_id", "revision", "local_path", "task", "architecture", "library_name",
-    "base_model", "datasets", "gated", "has_remote_code", "sources", "unconfirmed", "files", "card",
+    "base_model", "base_model_relation", "datasets", "gated", "has_remote_code", "sources", "unconfirmed", "files", "card",
 )
 FILE_KEYS = ("path", "size", "sha256", "blob_id", "lfs")
 
@@ -68,7 +71,8 @@ class EntrySpec:
     task: str | None = None
     architecture: str | None = None
     library_name: str | None = None
-    base_model: str | None = None
+    base_models: tuple[str, ...] = ()
+    base_model_relation: str | None = None
     datasets: tuple[str, ...] = ()
     gated: str | None = None
     has_remote_code: bool = False
@@ -97,7 +101,8 @@ class EntrySpec:
             "license_link": self.license_link, "access": self.access,
             "source_kind": self.source_kind, "repo_id": self.repo_id, "revision": self.revision,
             "local_path": self.local_path, "task": self.task, "architecture": self.architecture,
-            "library_name": self.library_name, "base_model": self.base_model,
+            "library_name": self.library_name, "base_models": list(self.base_models),
+            "base_model_relation": self.base_model_relation,
             "datasets": list(self.datasets), "gated": self.gated,
             "has_remote_code": self.has_remote_code, "facts": dict(self.sources),
             "unconfirmed": list(self.unconfirmed), "card": dict(self.card),
@@ -149,6 +154,24 @@ def validate_repo_id(repo_id: str, where: str = "repo id") -> str:
             hint="use org/name with letters, digits, '-', '_' and '.'",
         )
     return repo_id
+
+
+def model_key(ref: str) -> str:
+    """How a model reference compares: ``org/name``, ``hf://org/name@rev`` and
+    ``https://huggingface.co/org/name/tree/main`` are one key, in any letter case."""
+    from urllib.parse import urlparse
+
+    text = str(ref).strip()
+    if text.startswith("hf://"):
+        text = text[5:]
+        if text.startswith("models/"):
+            text = text[len("models/"):]
+    elif text.startswith(("http://", "https://")):
+        parts = [p for p in urlparse(text).path.split("/") if p]
+        if parts[:1] == ["models"]:
+            parts = parts[1:]
+        text = "/".join(parts[:2])
+    return text.partition("@")[0].strip().strip("/").lower()
 
 
 def _string_list(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
@@ -228,7 +251,14 @@ def parse_entry(raw: Any, kb: KnowledgeBase, *, index: int | None = None) -> Ent
     revision = _text(raw, "revision", where, limit=64)
     if revision is not None and not _HEX40.match(revision):
         raise InvalidInput(f"{where}: revision must be a 40-hex commit sha (the pinned commit)")
-    base_model = _text(raw, "base_model", where, limit=MAX_NAME)
+    base_models = _string_list(raw, "base_model", where)
+    if len(base_models) > MAX_BASES or any(len(b) > MAX_NAME for b in base_models):
+        raise InvalidInput(f"{where}: base_model names more than {MAX_BASES} models or too long a name")
+    relation = _text(raw, "base_model_relation", where, limit=20)
+    if relation is not None:
+        relation = relation.lower()
+        if relation not in RELATIONS:
+            raise InvalidInput(f"{where}: base_model_relation must be one of {', '.join(RELATIONS)}")
     gated = _text(raw, "gated", where)
     if gated is not None and gated not in GATED:
         raise InvalidInput(f"{where}: gated must be 'auto' or 'manual'")
@@ -274,7 +304,8 @@ def parse_entry(raw: Any, kb: KnowledgeBase, *, index: int | None = None) -> Ent
         task=_text(raw, "task", where, limit=100),
         architecture=_text(raw, "architecture", where, limit=200),
         library_name=_text(raw, "library_name", where, limit=100),
-        base_model=base_model,
+        base_models=tuple(dict.fromkeys(base_models)),
+        base_model_relation=relation,
         datasets=_string_list(raw, "datasets", where),
         gated=gated,
         has_remote_code=has_code,

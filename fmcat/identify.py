@@ -1,35 +1,64 @@
-"""Identifying a license from its text (a repository's LICENSE file).
+"""Identifying a license from its text (a repository's LICENSE files), exactly.
 
-The text and the knowledge base's reference texts (``catalog/texts/``) are
-normalised — Markdown markup, punctuation, case and line wrapping removed —
-and compared as sets of word 5-grams. A text is identified as the reference
-that it covers best, when it covers at least ``MIN_COVERAGE`` of that
-reference and the reference makes up at least ``MIN_SHARE`` of the text, so
-a copyright line on top or a use policy appended still match, while an
-unrelated license or a short excerpt does not.
+A text and the knowledge base's reference texts (``catalog/texts/``) are
+normalised for layout only: Markdown markup, punctuation, quotes, case, line
+wrapping and copyright/holder lines (``Copyright (c) 2024 Acme``, the Apache
+appendix's ``Copyright [yyyy] [name of copyright owner]``) are set aside. Then:
+
+- a text whose words *are* one reference, or several references one after
+  another (MIT then Apache), is ``identified`` as each of them;
+- otherwise the closest reference (by how much of it the text holds, in
+  order) is compared word by word with ``difflib``: the text is a ``modified``
+  copy of it, with every differing passage kept, and it decides ``unknown`` —
+  never as the original;
+- a text that holds too little of any reference is not identified.
+
+Sibling licenses (CC BY-NC vs CC BY-NC-ND, Llama 3.1 vs 3.2) differ in words, so
+a text is never identified as a sibling: at most it is a modified copy of it.
+Similarity is reported as a share that only an identical text reaches 1.0.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .licenses import KnowledgeBase, knowledge_base
 from .settings import package_data_dir
 
 SHINGLE = 5
-MIN_COVERAGE = 0.80  # share of the reference's shingles found in the text
-MIN_SHARE = 0.35  # share of the text's shingles that belong to the reference
+MIN_CANDIDATE = 0.3  # share of a reference's shingles a text must hold to be compared with it
+MIN_SIMILAR = 0.6  # share of a reference's words, in order, a text must hold to be a modified copy
+MAX_DIFF_RATIO = 6  # a text longer than this many times the reference is not diffed word by word
+MAX_DIFFERENCES = 50  # differences kept per identification
+CONTEXT_WORDS = 6
 
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
+# a line that only states copyright: "Copyright (c) 2024 Acme", "© Acme", "Copyright [yyyy] [name ...]"
+_COPYRIGHT_LINE = re.compile(
+    r"^[\s#>*_`-]*(?:copyright\s*(?:\(c\)|©|\d{4}|\[yyyy\]|<year>)|©|\(c\)\s*(?:\d{4}|copyright))", re.IGNORECASE
+)
+_MAX_COPYRIGHT_LINE = 160
+
+
+def _layout_free(text: str) -> str:
+    """The text without its copyright statements: a short paragraph that is one,
+    however it is wrapped. A copyright notice inside a paragraph (a required Notice
+    text, a boilerplate notice) stays: it is part of the license's words."""
+    blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n"))
+    return "\n\n".join(b for b in blocks
+                        if not (len(b.strip()) <= _MAX_COPYRIGHT_LINE and _COPYRIGHT_LINE.match(b)))
 
 
 def normalise(text: str) -> list[str]:
-    """Words of a license text, free of layout: wrapping, Markdown, quotes, case."""
-    text = _MD_LINK.sub(r"\1", text)
+    """Words of a license text, free of layout: wrapping, Markdown, quotes, case,
+    copyright and holder lines."""
+    text = _MD_LINK.sub(r"\1", _layout_free(text))
     text = text.lower().replace("’", "'").replace("“", '"').replace("”", '"')
     return _NON_WORD.sub(" ", text).split()
 
@@ -45,43 +74,172 @@ def text_sha256(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Difference:
+    """One passage where a text differs from the reference (normalised words)."""
+
+    kind: str  # changed | added | removed
+    reference: str  # the reference's words here ("" when the text adds words)
+    text: str  # the text's words here ("" when the text leaves words out)
+    context: str  # the reference's words just before
+
+    def describe(self) -> str:
+        where = f"after \"{self.context}\": " if self.context else "at the start: "
+        if self.kind == "added":
+            return f"{where}added \"{self.text}\""
+        if self.kind == "removed":
+            return f"{where}removed \"{self.reference}\""
+        return f"{where}\"{self.reference}\" became \"{self.text}\""
+
+
+@dataclass(frozen=True)
 class Identification:
     license_id: str
-    reference: str  # the reference text file it matched
-    coverage: float  # share of the reference present in the text
-    share: float  # share of the text that is the reference
+    reference: str  # the reference text file
+    status: str  # identified | modified
+    similarity: float  # share of the reference's words the text holds in order; 1.0 only when identical
+    differences: tuple[Difference, ...] = field(default=())
+    more_differences: int = 0  # differences beyond those kept
+
+    @property
+    def exact(self) -> bool:
+        return self.status == "identified"
+
+    def summary(self) -> str:
+        if self.exact:
+            return f"identical to {self.reference} ({self.license_id})"
+        n = len(self.differences) + self.more_differences
+        return (f"modified {self.license_id}: {n} passage{'s' if n != 1 else ''} differ from {self.reference} "
+                f"({_floor_pct(self.similarity)} of it kept)")
+
+
+def _floor_pct(share: float) -> str:
+    return f"{math.floor(share * 1000) / 10:g}%"
+
+
+@dataclass(frozen=True)
+class _Reference:
+    license_id: str
+    name: str
+    words: tuple[str, ...]
+    joined: str
+    shingles: frozenset[int]
 
 
 @lru_cache(maxsize=1)
-def _references() -> tuple[tuple[str, str, frozenset[int]], ...]:
+def _references() -> tuple[_Reference, ...]:
     kb = knowledge_base()
     base = package_data_dir("catalog") / "texts"
     refs = []
     for lic in kb.licenses.values():
         for name in lic.texts:
             words = normalise((base / name).read_text(encoding="utf-8"))
-            refs.append((lic.id, name, _shingles(words)))
+            refs.append(_Reference(lic.id, name, tuple(words), " " + " ".join(words) + " ", _shingles(words)))
     return tuple(refs)
 
 
-def identify(text: str, kb: KnowledgeBase | None = None) -> Identification | None:
-    """The license whose reference text this is, or None."""
-    doc = _shingles(normalise(text))
+def _exact_spans(joined: str, refs: tuple[_Reference, ...]) -> list[tuple[int, int, _Reference]]:
+    """Word spans of the text that are a whole reference, longest first, not overlapping."""
+    found: list[tuple[int, int, _Reference]] = []
+    for ref in sorted(refs, key=lambda r: -len(r.words)):
+        at = joined.find(ref.joined)
+        while at >= 0:
+            start = joined.count(" ", 0, at + 1) - 1
+            span = (start, start + len(ref.words))
+            if not any(s < span[1] and span[0] < e for s, e, _ in found):
+                found.append((*span, ref))
+                break
+            at = joined.find(ref.joined, at + 1)
+    return sorted(found, key=lambda f: f[0])
+
+
+def _diff(words: list[str], ref: _Reference) -> tuple[float, tuple[Difference, ...], int]:
+    """How much of the reference ``words`` hold in order, and the passages that differ."""
+    if len(words) > MAX_DIFF_RATIO * len(ref.words) + 200:
+        held = len(ref.shingles & _shingles(words)) / max(1, len(ref.shingles))
+        extra = Difference("added", "", f"{len(words) - len(ref.words)} more words than the reference", "")
+        return min(held, 0.999), (extra,), 0
+    matcher = difflib.SequenceMatcher(None, words, ref.words, autojunk=False)
+    matched = sum(b.size for b in matcher.get_matching_blocks())
+    diffs = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        kind = {"replace": "changed", "insert": "removed", "delete": "added"}[tag]
+        context = " ".join(ref.words[max(0, j1 - CONTEXT_WORDS) : j1])
+        diffs.append(Difference(kind, " ".join(ref.words[j1:j2])[:500], " ".join(words[i1:i2])[:500], context))
+    similarity = matched / max(1, len(ref.words))
+    if diffs:
+        similarity = min(similarity, 0.999)
+    return similarity, tuple(diffs[:MAX_DIFFERENCES]), max(0, len(diffs) - MAX_DIFFERENCES)
+
+
+def _closest(words: list[str], refs: tuple[_Reference, ...]) -> Identification | None:
+    doc = _shingles(words)
     if not doc:
         return None
+    scored = []
+    for ref in refs:
+        held = len(doc & ref.shingles) / max(1, len(ref.shingles))
+        if held >= MIN_CANDIDATE:
+            scored.append((held, len(doc & ref.shingles) / len(doc), ref))
+    scored.sort(key=lambda s: (-(s[0] + s[1]), s[2].name))
     best: Identification | None = None
-    for license_id, name, ref in _references():
-        common = len(doc & ref)
-        if not common:
+    for _, _, ref in scored[:3]:
+        similarity, diffs, more = _diff(words, ref)
+        if similarity < MIN_SIMILAR:
             continue
-        coverage = common / len(ref)
-        share = common / len(doc)
-        if coverage < MIN_COVERAGE or share < MIN_SHARE:
-            continue
-        candidate = Identification(license_id, name, round(coverage, 3), round(share, 3))
-        if best is None or (coverage + share) > (best.coverage + best.share):
+        candidate = Identification(ref.license_id, ref.name, "modified", similarity, diffs, more)
+        if best is None or (similarity, -len(diffs)) > (best.similarity, -len(best.differences)):
             best = candidate
     return best
+
+
+def identify_all(text: str, kb: KnowledgeBase | None = None) -> list[Identification]:
+    """Every license the text holds: each reference it is exactly made of, or the
+    closest reference it is a modified copy of. Empty when nothing matches."""
+    words = normalise(text)
+    if not words:
+        return []
+    refs = _references()
+    spans = _exact_spans(" " + " ".join(words) + " ", refs)
+    found = [Identification(ref.license_id, ref.name, "identified", 1.0) for _, _, ref in spans]
+    rest: list[str] = []
+    pos = 0
+    for start, end, _ in spans:
+        rest += words[pos:start]
+        pos = end
+    rest += words[pos:]
+    if not rest:
+        return _dedupe(found)
+    exact = {ref.name for _, _, ref in spans}
+    modified = _closest(rest if spans else words, tuple(r for r in refs if r.name not in exact))
+    if modified is not None:
+        return _dedupe([*found, modified])
+    if spans:
+        # whole references plus words of no reference: text was added to the first one
+        first = spans[0][2]
+        added = Difference("added", "", " ".join(rest)[:500], "")
+        return _dedupe([Identification(first.license_id, first.name, "modified",
+                                       len(first.words) / (len(first.words) + len(rest)), (added,)),
+                        *found[1:]])
+    return []
+
+
+def _dedupe(items: list[Identification]) -> list[Identification]:
+    """One result per license: an agreement and its use policy are one license."""
+    out: dict[str, Identification] = {}
+    for item in items:
+        have = out.get(item.license_id)
+        if have is None or (have.exact and not item.exact):
+            out[item.license_id] = item
+    return list(out.values())
+
+
+def identify(text: str, kb: KnowledgeBase | None = None) -> Identification | None:
+    """The license this text is exactly, or None (also for a modified copy: see
+    ``identify_all`` for what differs)."""
+    found = identify_all(text, kb)
+    return found[0] if len(found) == 1 and found[0].exact else None
 
 
 # --- resolution with evidence -------------------------------------------------
@@ -91,10 +249,12 @@ def identify(text: str, kb: KnowledgeBase | None = None) -> Identification | Non
 class Evidence:
     """What one source said about the license."""
 
-    source: str  # card | card-name | tags | license-file
+    source: str  # card | card-name | tags | license-file | user
     declared: str | None
     license_id: str | None
     detail: str | None = None
+    text_sha256: str | None = None
+    modified_from: str | None = None  # a license file that is an altered copy of this license
 
 
 @dataclass(frozen=True)
@@ -105,6 +265,7 @@ class LicenseResolution:
     evidence: tuple[Evidence, ...]
     conflict: str | None = None
     text_sha256: str | None = None
+    doubt: str | None = None  # why no license can govern (a modified license text)
 
 
 def _from_declared(kb: KnowledgeBase, source: str, value: str) -> Evidence:
@@ -119,22 +280,48 @@ def _from_declared(kb: KnowledgeBase, source: str, value: str) -> Evidence:
     return Evidence(source, value, resolved.license_id)
 
 
+def file_evidence(path: str, text: str) -> list[Evidence]:
+    """What one license-like file says: each license it holds, exactly or modified."""
+    sha = text_sha256(text)
+    found = identify_all(text)
+    if not found:
+        return [Evidence("license-file", path, None,
+                         f"{path}: not identified as any license in the knowledge base", sha)]
+    out = []
+    for item in found:
+        if item.exact:
+            out.append(Evidence("license-file", path, item.license_id, f"{path}: {item.summary()}", sha))
+        else:
+            shown = "; ".join(d.describe() for d in item.differences)
+            if item.more_differences:
+                shown += f"; and {item.more_differences} more"
+            out.append(Evidence("license-file", path, None, f"{path}: {item.summary()}: {shown}", sha,
+                                modified_from=item.license_id))
+    return out
+
+
 def resolve_license(
     card: dict | None = None,
     *,
     tags: list[str] | tuple[str, ...] = (),
     license_text: str | None = None,
+    license_files: dict[str, str] | None = None,
     kb: KnowledgeBase | None = None,
 ) -> LicenseResolution:
-    """Decide a model's license from its card metadata, tags and LICENSE text.
+    """Decide a model's license from its card metadata, tags and license files.
 
     Every source is recorded as evidence. When sources name different
-    licenses the most restrictive governs and the conflict is described.
+    licenses the most restrictive governs and the conflict is described; a
+    license file that is a modified copy of a known license lets no license
+    govern (the verdict is ``unknown`` until a person reads the differences).
     """
     from .decide import restrictiveness
 
     kb = kb or knowledge_base()
     card = card or {}
+    files = dict(license_files or {})
+    if license_text is not None:
+        files.setdefault("LICENSE", license_text)
     evidence: list[Evidence] = []
     declared = card.get("license")
     values = declared if isinstance(declared, list) else [declared] if declared else []
@@ -152,14 +339,16 @@ def resolve_license(
             if value not in values:
                 evidence.append(_from_declared(kb, "tags", value))
     sha = None
-    if license_text:
-        sha = text_sha256(license_text)
-        found = identify(license_text, kb)
-        evidence.append(Evidence(
-            "license-file", found.reference if found else None, found.license_id if found else None,
-            f"matches {found.reference} ({found.coverage:.0%} of it)" if found
-            else "not identified as any license in the knowledge base",
-        ))
+    for path, text in files.items():
+        found = file_evidence(path, text)
+        sha = sha or found[0].text_sha256
+        evidence += found
+    modified = [e for e in evidence if e.modified_from]
+    if modified:
+        doubt = ("modified license text: " + "; ".join(e.detail or "" for e in modified))[:1500]
+        doubt += " — review the differences (`fmcat show`); the original's terms are not assumed"
+        label = f"modified {modified[0].modified_from}"
+        return LicenseResolution(None, label, "license-file", tuple(evidence), None, sha, doubt)
     named = [e for e in evidence if e.license_id]
     if not named:
         first = evidence[0] if evidence else None
@@ -169,6 +358,7 @@ def resolve_license(
     chosen = max(named, key=lambda e: restrictiveness(kb, e.license_id))
     conflict = None
     if len(ids) > 1:
-        said = "; ".join(f"{e.source} says {e.license_id}" for e in named)
+        said = "; ".join(f"{e.source} says {e.license_id}"
+                         + (f" ({e.declared})" if e.source == "license-file" else "") for e in named)
         conflict = f"{said}: the most restrictive, {chosen.license_id}, governs"
     return LicenseResolution(chosen.license_id, chosen.declared, chosen.source, tuple(evidence), conflict, sha)

@@ -9,6 +9,7 @@ and ``mit OR apache-2.0`` is a valid expression.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -28,10 +29,24 @@ USE_FLAGS = ("commercial", "non-commercial", "distribute", "modify", "serve", "t
 
 @dataclass(frozen=True)
 class Clause:
-    """Where a license says something: a section and a short quote."""
+    """Where a license says something: a section and a short quote.
+
+    ``quoted`` is False for fmcat's own words about a license that has no text
+    to quote (a family id, a provider's terms): they are never shown as a quote.
+    """
 
     section: str
     text: str
+    quoted: bool = True
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A field of use in the closed vocabulary, with the other words for it."""
+
+    id: str
+    description: str
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,13 +105,21 @@ class Resolved:
 
 _LICENSE_KEYS = {"id", "name", "category", "url", "spdx", "scancode", "aliases", "source",
                  "texts", "grant", "rules"}
-_RULE_KEYS = {"when", "mau_above", "domains", "effect", "obligations", "clause", "text"}
+_RULE_KEYS = {"when", "mau_above", "domains", "effect", "obligations", "clause", "text", "note"}
+_DOMAIN_KEYS = {"description", "aliases"}
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def domain_key(word: str) -> str:
+    """A domain word as the vocabulary spells it: lowercase, words joined by '-'."""
+    return "-".join(re.split(r"[\s_/-]+", str(word).strip().lower())).strip("-")
 
 
 class KnowledgeBase:
-    def __init__(self, licenses: list[License], domains: dict[str, str] | None = None) -> None:
+    def __init__(self, licenses: list[License], domains: dict[str, Domain] | None = None) -> None:
         self.licenses = {lic.id: lic for lic in licenses}
         self.domains = dict(domains or {})
+        self._domain_words = {w: d.id for d in self.domains.values() for w in (d.id, *d.aliases)}
         self._resolved: dict[str, Resolved] = {}
         from license_expression import Licensing, LicenseSymbol
 
@@ -155,6 +178,24 @@ class KnowledgeBase:
             return []
         return self._licensing.unknown_license_keys(expr) if expr is not None else []
 
+    def domain(self, word: str, where: str = "--domain") -> str:
+        """The canonical domain for ``word`` (an id or an alias); unknown words are refused."""
+        key = domain_key(word)
+        found = self._domain_words.get(key)
+        if found is not None:
+            return found
+        close = difflib.get_close_matches(key, list(self._domain_words), n=1, cutoff=0.6)
+        shown = "".join(c if c.isprintable() else "?" for c in str(word))[:40]
+        raise InvalidInput(
+            f"{where}: unknown domain {shown!r}",
+            hint=(f"did you mean {self._domain_words[close[0]]!r}? " if close else "")
+            + "`fmcat licenses --domains` lists the vocabulary",
+        )
+
+    def domains_of(self, words: Any, where: str = "--domain") -> tuple[str, ...]:
+        """Canonical domains for several words, in order, without repeats."""
+        return tuple(dict.fromkeys(self.domain(w, where) for w in words))
+
     def suggest(self, text: str) -> str | None:
         spellings = {s.lower(): lic.id for lic in self.licenses.values() for s in (lic.id, *lic.spellings)}
         match = difflib.get_close_matches(text.lower(), list(spellings), n=1, cutoff=0.75)
@@ -181,11 +222,12 @@ def _parse_rule(raw: Any, where: str, domains: dict[str, str]) -> Rule:
     mau = raw.get("mau_above")
     if mau is not None and (not isinstance(mau, int) or mau < 0):
         raise InvalidInput(f"{where}: mau_above must be a non-negative integer")
-    if not raw.get("clause") or not raw.get("text"):
-        raise InvalidInput(f"{where}: every rule cites a clause and quotes its text")
+    if not raw.get("clause") or bool(raw.get("text")) == bool(raw.get("note")):
+        raise InvalidInput(f"{where}: every rule cites a clause and either quotes its text or, "
+                           "for a license with no text, gives a note")
     return Rule(
         effect=raw["effect"],
-        clause=Clause(str(raw["clause"]), " ".join(str(raw["text"]).split())),
+        clause=_clause(raw),
         when=tuple(groups),
         mau_above=mau,
         domains=rule_domains,
@@ -193,7 +235,31 @@ def _parse_rule(raw: Any, where: str, domains: dict[str, str]) -> Rule:
     )
 
 
-def _parse_license(raw: Any, where: str, domains: dict[str, str] | None = None) -> License:
+def _clause(raw: dict[str, Any]) -> Clause:
+    quoted = bool(raw.get("text"))
+    return Clause(str(raw["clause"]), " ".join(str(raw["text"] if quoted else raw["note"]).split()), quoted)
+
+
+def _parse_domains(raw: Any, where: str) -> dict[str, Domain]:
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{where}: domains must map ids to a description and aliases")
+    out: dict[str, Domain] = {}
+    seen: dict[str, str] = {}
+    for key, value in raw.items():
+        if not isinstance(value, dict) or set(value) - _DOMAIN_KEYS or not value.get("description"):
+            raise InvalidInput(f"{where}: domain {key!r} needs a description and may list aliases")
+        aliases = tuple(str(a) for a in value.get("aliases") or ())
+        for word in (key, *aliases):
+            if not _SLUG.match(word) or domain_key(word) != word:
+                raise InvalidInput(f"{where}: domain word {word!r} must be a lowercase slug")
+            if word in seen:
+                raise InvalidInput(f"{where}: domain word {word!r} is used by {seen[word]!r} and {key!r}")
+            seen[word] = key
+        out[key] = Domain(key, str(value["description"]), aliases)
+    return out
+
+
+def _parse_license(raw: Any, where: str, domains: dict[str, Domain] | None = None) -> License:
     if not isinstance(raw, dict) or "id" not in raw:
         raise InvalidInput(f"{where}: each license needs an id")
     unknown = set(raw) - _LICENSE_KEYS
@@ -203,8 +269,9 @@ def _parse_license(raw: Any, where: str, domains: dict[str, str] | None = None) 
         raise InvalidInput(f"{where}: license {raw['id']!r} has no valid category")
     here = f"{where}: license {raw['id']}"
     grant = raw.get("grant")
-    if grant is not None and not (isinstance(grant, dict) and grant.get("clause") and grant.get("text")):
-        raise InvalidInput(f"{here}: grant needs a clause and a text")
+    if grant is not None and not (isinstance(grant, dict) and grant.get("clause")
+                                  and bool(grant.get("text")) != bool(grant.get("note"))):
+        raise InvalidInput(f"{here}: grant needs a clause and a text (or a note)")
     return License(
         id=str(raw["id"]),
         name=str(raw.get("name") or raw["id"]),
@@ -215,7 +282,7 @@ def _parse_license(raw: Any, where: str, domains: dict[str, str] | None = None) 
         aliases=tuple(str(a) for a in raw.get("aliases") or ()),
         source=raw.get("source"),
         texts=tuple(str(t) for t in raw.get("texts") or ()),
-        grant=Clause(str(grant["clause"]), " ".join(str(grant["text"]).split())) if grant else None,
+        grant=_clause(grant) if grant else None,
         rules=tuple(_parse_rule(r, here, domains or {}) for r in raw.get("rules") or ()),
     )
 
@@ -227,7 +294,5 @@ def knowledge_base() -> KnowledgeBase:
     items = data.get("licenses") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise InvalidInput(f"{path}: expected a 'licenses' list")
-    domains = data.get("domains") or {}
-    if not isinstance(domains, dict):
-        raise InvalidInput(f"{path}: domains must map names to descriptions")
+    domains = _parse_domains(data.get("domains") or {}, str(path))
     return KnowledgeBase([_parse_license(item, str(path), domains) for item in items], domains)

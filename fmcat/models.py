@@ -76,7 +76,8 @@ class Model(Base):
     task: Mapped[str | None] = mapped_column(String(100))
     architecture: Mapped[str | None] = mapped_column(String(200))
     library_name: Mapped[str | None] = mapped_column(String(100))
-    base_model: Mapped[str | None] = mapped_column(String(300))
+    base_models: Mapped[list[Any]] = mapped_column(default=list)  # repo ids; several for a merge
+    base_model_relation: Mapped[str | None] = mapped_column(String(20))  # adapter | finetune | quantized | merge
     datasets: Mapped[list[Any]] = mapped_column(default=list)
     gated: Mapped[str | None] = mapped_column(String(10))  # auto | manual
     has_remote_code: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -31,11 +31,30 @@ class Waiver:
     verdict: str
     reason: str
     approver: str
-    expires: dt.date
+    expires: dt.datetime  # the instant it stops applying (aware, UTC)
+    expires_as_written: str
+
+    def matches(self, keys: set[str]) -> bool:
+        """Whether the waiver names this model: its catalog name or repo id, any case."""
+        return self.model.lower() in keys
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "verdict": self.verdict, "reason": self.reason,
-                "approver": self.approver, "expires": self.expires.isoformat()}
+                "approver": self.approver, "expires": self.expires_as_written}
+
+
+def _expiry(value: Any, where: str) -> tuple[dt.datetime, str]:
+    """A waiver's ``expires``: a date (it applies to the end of that day, UTC) or an
+    RFC 3339 date-time with an offset (compared as an instant)."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise InvalidInput(f"{where}: expires {value.isoformat()} has no UTC offset",
+                               hint="write a date (2027-06-30) or a date-time with an offset (2027-06-30T18:00:00Z)")
+        return value.astimezone(dt.timezone.utc), value.isoformat()
+    if isinstance(value, dt.date):
+        end = dt.datetime.combine(value + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+        return end, value.isoformat()
+    raise InvalidInput(f"{where}: expires must be a date such as 2027-06-30")
 
 
 @dataclass(frozen=True)
@@ -109,7 +128,9 @@ def parse_policy(text: str, where: str) -> Policy:
         use["mau"] = mau
     domains = _str_list(use_raw, "domains", f"{where} [use]")
     if domains is not None:
-        use["domains"] = domains
+        from .licenses import knowledge_base
+
+        use["domains"] = knowledge_base().domains_of(domains, f"{where} [use] domains")
     # validate the use values the same way the command line's are validated
     Use(mau=use.get("mau"), domains=tuple(use.get("domains", ())))
 
@@ -143,12 +164,9 @@ def parse_policy(text: str, where: str) -> Policy:
                 raise InvalidInput(f"{where} waiver {i}: {key} must be a non-empty string")
         if w["verdict"] not in VERDICTS[:2]:
             raise InvalidInput(f"{where} waiver {i}: verdict must be 'allowed' or 'conditional'")
-        expires = w["expires"]
-        if isinstance(expires, dt.datetime):
-            expires = expires.date()
-        if not isinstance(expires, dt.date):
-            raise InvalidInput(f"{where} waiver {i}: expires must be a date such as 2027-06-30")
-        waivers.append(Waiver(w["model"].strip(), w["verdict"], w["reason"].strip(), w["approver"].strip(), expires))
+        expires, written = _expiry(w["expires"], f"{where} waiver {i}")
+        waivers.append(Waiver(w["model"].strip(), w["verdict"], w["reason"].strip(), w["approver"].strip(),
+                              expires, written))
     return Policy(where, use, rules, tuple(waivers))
 
 
@@ -176,19 +194,44 @@ def load_policy(path: Path) -> Policy:
     return parse_policy(text, str(path))
 
 
+def _license_parts(license_expr: str | None) -> list[str]:
+    """Every license of an expression (``mit AND llama2`` -> mit, llama2); the
+    string itself when the knowledge base cannot parse it."""
+    from .licenses import knowledge_base
+
+    if not license_expr:
+        return []
+    try:
+        resolved = knowledge_base().resolve(license_expr)
+    except InvalidInput:
+        return [license_expr]
+    return list(resolved.ids) if resolved and resolved.ids else [license_expr]
+
+
 def apply_policy(
-    decision: ModelDecision, facts: ModelFacts, policy: Policy, today: dt.date, aliases: set[str]
+    decision: ModelDecision, facts: ModelFacts, policy: Policy, now: dt.datetime, keys: set[str]
 ) -> ModelDecision:
-    """Policy violations for one model, then any waiver that names it."""
+    """Policy violations for one model, then any waiver that names it (by ``keys``:
+    its lowercased catalog name and repo id)."""
     from dataclasses import replace
 
+    from .licenses import knowledge_base
+
+    kb = knowledge_base()
     rules = policy.rules
     violations: list[str] = []
-    if rules.allow_categories is not None and facts.category not in rules.allow_categories:
-        violations.append(f"category {facts.category} is not allowed by policy "
-                          f"(allow-categories: {', '.join(rules.allow_categories)})")
-    if facts.license and facts.license in rules.deny_licenses:
-        violations.append(f"license {facts.license} is denied by policy (deny-licenses)")
+    parts = _license_parts(facts.license)
+    if rules.allow_categories is not None:
+        categories = {p: kb.category_of(p) for p in parts} if parts else {None: facts.category}
+        for part, cat in categories.items():
+            if cat not in rules.allow_categories:
+                which = f" ({part})" if part and len(parts) > 1 else ""
+                violations.append(f"category {cat}{which} is not allowed by policy "
+                                  f"(allow-categories: {', '.join(rules.allow_categories)})")
+    for part in parts:
+        if part in rules.deny_licenses:
+            which = f" (in {facts.license})" if len(parts) > 1 else ""
+            violations.append(f"license {part}{which} is denied by policy (deny-licenses)")
     if rules.require_verified and facts.verified != "passed":
         violations.append("policy requires verified weights: "
                           + ("last verification failed" if facts.verified else "never verified"))
@@ -196,14 +239,19 @@ def apply_policy(
         violations.append("policy requires a passing smoke test: "
                           + (f"last smoke test {facts.smoke_tested}" if facts.smoke_tested else "never smoke-tested"))
 
-    waiver = next((w for w in policy.waivers if w.model in aliases), None)
+    waiver = next((w for w in policy.waivers if w.matches(keys)), None)
     if waiver is None:
         return replace(decision, violations=violations)
     info = waiver.to_dict()
-    if waiver.expires < today:
+    if now >= waiver.expires:
         info["applied"] = False
-        info["note"] = f"waiver expired on {waiver.expires.isoformat()} and no longer applies"
+        info["note"] = f"waiver expired at {waiver.expires.isoformat()} and no longer applies"
         return replace(decision, violations=violations, waiver=info)
     info["applied"] = True
     info["waived"] = [decision.verdict] + violations if (violations or decision.verdict != waiver.verdict) else []
     return replace(decision, verdict=waiver.verdict, violations=[], waiver=info)
+
+
+def unmatched_waivers(policy: Policy, keys: set[str]) -> list[Waiver]:
+    """Waivers that name no model in the catalog (a typo, or a model removed)."""
+    return [w for w in policy.waivers if not w.matches(keys)]

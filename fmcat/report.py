@@ -73,7 +73,9 @@ def build_report(session: Session, use: Use, policy: Policy | None, catalog: str
             "hub_url": f"{base}/{m.repo_id}" if m.repo_id else None,
             "task": m.task,
             "architecture": m.architecture,
-            "base_model": m.base_model,
+            "base_model": (m.base_models or [None])[0],
+            "base_models": list(m.base_models or []),
+            "base_model_relation": m.base_model_relation,
             "lineage": list(d.lineage),
             "datasets": list(m.datasets or []),
             "card": {k: m.card[k] for k in sorted(m.card)} if m.card else {},
@@ -173,7 +175,7 @@ def _row(m: dict[str, Any], strings: dict[str, int]) -> dict[str, Any]:
 
     row = {k: m[k] for k in (
         "name", "display_name", "provider", "category", "license", "verdict", "flags", "violations",
-        "source", "repo_id", "revision", "local_path", "base_model", "datasets", "evidence", "files",
+        "source", "repo_id", "revision", "local_path", "base_models", "datasets", "evidence", "files",
         "verification", "smoke_test", "smoke_tests", "card",
     )}
     row["obligations"] = [ref(o) for o in m["obligations"]]

@@ -26,11 +26,34 @@ from .identify import Evidence, LicenseResolution, resolve_license
 
 log = logging.getLogger(__name__)
 
-LICENSE_FILES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "LICENCE.txt", "LICENSE-MODEL",
-                 "license.txt", "LICENSE.rst")
+# License-like files, in any letter case and with any extension: LICENSE*, LICENCE*,
+# COPYING*, LICENSE-MODEL*, MODEL_LICENSE*, USE_POLICY*, *.license, and anything in a
+# LICENSE/ or licenses/ folder. Each one is license evidence.
+_LICENSE_PREFIXES = ("license", "licence", "copying", "model_license", "model-license", "use_policy", "use-policy")
+_LICENSE_DIRS = {"license", "licenses", "licence", "licences"}
+MAX_LICENSE_FILES = 32
 DUPLICATE_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".onnx_data", ".pkl")
 MAX_METADATA_BYTES = 4 * 1024 * 1024
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+def is_license_file(path: str) -> bool:
+    """Whether a repository path is a license-like file (see ``_LICENSE_PREFIXES``)."""
+    parts = path.lower().split("/")
+    name = parts[-1]
+    return (name.startswith(_LICENSE_PREFIXES) or name.endswith(".license")
+            or any(d in _LICENSE_DIRS for d in parts[:-1]))
+
+
+def license_paths(paths: list[str] | set[str], card: dict[str, Any] | None = None) -> list[str]:
+    """The license-like files among ``paths`` (plus a card's ``license_link`` that names
+    one of them), top-level files first, at most ``MAX_LICENSE_FILES``."""
+    found = [p for p in paths if is_license_file(p)]
+    link = (card or {}).get("license_link")
+    link = link.removeprefix("./") if isinstance(link, str) else None
+    if link and link in paths and link not in found:
+        found.append(link)
+    return sorted(found, key=lambda p: (p.count("/"), p.lower()))[:MAX_LICENSE_FILES]
 
 
 class HubError(FmcatError):
@@ -182,10 +205,7 @@ def read_hub(ref: HubRef, *, name: str | None = None, license_override: str | No
     texts: dict[str, str | None] = {}
     paths = {f.path for f in files}
     wanted = [p for p in ("config.json", "model_index.json") if p in paths]
-    wanted += [p for p in LICENSE_FILES if p in paths]
-    link = card.get("license_link")
-    if isinstance(link, str) and link in paths and link not in wanted:
-        wanted.append(link)
+    wanted += license_paths(paths, card)
     for path in wanted:
         try:
             texts[path] = _download_text(ref.repo_id, sha, path)
@@ -255,11 +275,14 @@ def read_local(folder: Path, *, name: str | None = None, license_override: str |
     files = tuple(FileSpec(p.relative_to(root).as_posix(), p.stat().st_size, sha256_file(p), None, False)
                   for p in paths)
     texts: dict[str, str | None] = {}
-    for rel in ("README.md", "config.json", "model_index.json", *LICENSE_FILES):
-        p = root / rel
-        if p.is_file() and p.stat().st_size <= MAX_METADATA_BYTES:
-            texts[rel] = p.read_bytes().decode("utf-8", errors="replace")
+    sizes = {f.path: f.size or 0 for f in files}
+    for rel in ("README.md", "config.json", "model_index.json"):
+        if sizes.get(rel, MAX_METADATA_BYTES + 1) <= MAX_METADATA_BYTES:
+            texts[rel] = (root / rel).read_bytes().decode("utf-8", errors="replace")
     card = _front_matter(texts.get("README.md") or "")
+    for rel in license_paths(list(sizes), card):
+        if sizes[rel] <= MAX_METADATA_BYTES:
+            texts[rel] = (root / rel).read_bytes().decode("utf-8", errors="replace")
     tags = card.get("tags") if isinstance(card.get("tags"), list) else []
     return _build(
         name=name or root.name, card=card, tags=[t for t in tags if isinstance(t, str)], files=files,
@@ -289,6 +312,19 @@ def _card_str(card: dict[str, Any], key: str) -> str | None:
     return str(value) if isinstance(value, (str, int, float)) and str(value).strip() else None
 
 
+def _card_list(card: dict[str, Any], key: str) -> list[str]:
+    value = card.get(key)
+    values = value if isinstance(value, list) else [value]
+    return [str(v).strip() for v in values if isinstance(v, str) and v.strip()][:20]
+
+
+def _card_relation(card: dict[str, Any]) -> str | None:
+    from .entries import RELATIONS
+
+    value = card.get("base_model_relation")
+    return value.lower() if isinstance(value, str) and value.lower() in RELATIONS else None
+
+
 def _build(
     *, name: str, card: dict[str, Any], tags: list[str], files: tuple[FileSpec, ...],
     texts: dict[str, str | None], repo_id: str | None, revision: str | None, local_path: str | None,
@@ -298,13 +334,13 @@ def _build(
     from .licenses import knowledge_base
 
     kb = knowledge_base()
-    license_text = next((texts[p] for p in (*LICENSE_FILES, card.get("license_link")) if p in texts and texts[p]), None)
-    resolution = resolve_license(card, tags=tags, license_text=license_text, kb=kb)
+    license_files = {p: t for p in license_paths(list(texts), card) if (t := texts.get(p)) and "\x00" not in t}
+    resolution = resolve_license(card, tags=tags, license_files=license_files, kb=kb)
     if license_override:
         resolved = kb.resolve(license_override)  # raises on unknown ids
         user = Evidence("user", license_override, resolved.license_id if resolved else None, "given with --license")
         resolution = replace(resolution, license_id=user.license_id, declared=license_override, source="user",
-                             evidence=(*resolution.evidence, user))
+                             evidence=(*resolution.evidence, user), doubt=None)
     config = _json(texts.get("config.json"))
     index = _json(texts.get("model_index.json"))
     archs = config.get("architectures")
@@ -323,6 +359,8 @@ def _build(
         sources["license"] = f"{resolution.source} ({where})"
     if resolution.conflict:
         sources["license_conflict"] = resolution.conflict
+    if resolution.doubt:
+        sources["license_doubt"] = resolution.doubt
     raw = {
         "name": name,
         "license": resolution.license_id or resolution.declared,
@@ -335,7 +373,8 @@ def _build(
         "task": pipeline_tag or _card_str(card, "pipeline_tag"),
         "architecture": architecture,
         "library_name": library_name or _card_str(card, "library_name"),
-        "base_model": _card_str(card, "base_model"),
+        "base_model": _card_list(card, "base_model"),
+        "base_model_relation": _card_relation(card),
         "datasets": datasets[:50],
         "gated": gated,
         "has_remote_code": has_code,
@@ -392,6 +431,39 @@ def read_source(src: str, *, name: str | None, license_override: str | None, rev
             raise InvalidInput(f"{_clip(src, 200)} is not a directory (nor a Hub repo id such as org/name)")
         return read_local(folder, name=name, license_override=license_override)
     return read_hub(parse_hub_ref(src, revision), name=name, license_override=license_override)
+
+
+def follow_bases(infos: list[SourceInfo], known: set[str], *, limit: int = 20) -> tuple[list[SourceInfo], list[str]]:
+    """The base models of Hub sources, read from the Hub too (each pinned), and of
+    their bases in turn; ``known`` holds the ``model_key`` of every model already in
+    the catalog. A base that cannot be read stays unresolved: a warning, and its
+    derivatives' verdicts stay ``unknown`` until it is added."""
+    from .entries import model_key
+
+    seen = set(known) | {model_key(i.entry.name) for i in infos} | {
+        model_key(i.entry.repo_id) for i in infos if i.entry.repo_id}
+    queue = [(info.entry.name, ref) for info in infos if info.entry.repo_id for ref in info.entry.base_models]
+    added: list[SourceInfo] = []
+    warnings: list[str] = []
+    while queue:
+        child, ref = queue.pop(0)
+        if model_key(ref) in seen:
+            continue
+        seen.add(model_key(ref))
+        if len(added) >= limit:
+            warnings.append(f"more than {limit} base models: {ref} (base of {child}) was not added")
+            continue
+        try:
+            base = read_hub(parse_hub_ref(ref))
+        except FmcatError as exc:
+            warnings.append(f"base model {ref} of {child} could not be added ({exc.message}); "
+                            f"its terms cannot be followed until `fmcat add {ref}` succeeds")
+            continue
+        entry = replace(base.entry, sources={**base.entry.sources, "lineage": f"added as a base model of {child}"})
+        added.append(replace(base, entry=entry))
+        seen.add(model_key(entry.name))
+        queue += [(entry.name, b) for b in entry.base_models]
+    return added, warnings
 
 
 def _is_dir(path: str) -> bool:

@@ -41,12 +41,19 @@ def check_license(state: State, names: tuple[str, ...], all_: bool, as_json: boo
     use, policy = build_use(params)
     with state.session() as s:
         result = check_licenses(s, None if all_ else list(names), use, policy)
+    warn_unmatched_waivers(result)
     if as_json:
         emit_json([d.to_dict() for d in result.decisions])
     else:
         _render(result)
     if result.failing:
         raise SystemExit(1)
+
+
+def warn_unmatched_waivers(result: Any) -> None:
+    for w in result.unmatched_waivers:
+        click.echo(f"warning: the waiver for {clean(w.model)!r} names no model in the catalog "
+                   "(waivers match the catalog name or repo id)", err=True)
 
 
 def _render(result: Any) -> None:
@@ -83,25 +90,40 @@ def _render(result: Any) -> None:
 
 
 @click.command("licenses")
-@click.argument("license_id", required=False, metavar="[ID]")
-@click.option("--identify", "identify_file", type=click.Path(dir_okay=False, exists=False), metavar="FILE",
-              help="Identify the license whose text FILE holds (e.g. a repository's LICENSE).")
+@click.argument("args", nargs=-1, metavar="[ID | FILE...]")
+@click.option("--identify", "identify_files", is_flag=True,
+              help="Identify the license each FILE holds (e.g. a repository's LICENSE): identical to a known "
+                   "text, a modified copy (every differing passage shown), or not identified.")
+@click.option("--domains", "show_domains", is_flag=True,
+              help="List the fields of use --domain accepts, with their aliases and the licenses restricting each.")
 @json_option
-def licenses(license_id: str | None, identify_file: str | None, as_json: bool) -> None:
+def licenses(args: tuple[str, ...], identify_files: bool, show_domains: bool, as_json: bool) -> None:
     """Show the license knowledge base: categories, terms, obligations and clauses.
+
+    With --identify, each FILE is compared with the knowledge base's license texts;
+    exit 1 when any file is modified or not identified.
 
     \b
     Example:
       fmcat licenses
       fmcat licenses llama2
-      fmcat licenses --identify ./LICENSE
+      fmcat licenses --domains
+      fmcat licenses --identify ./LICENSE ./USE_POLICY.md
     """
     from ..errors import InvalidInput
     from ..licenses import knowledge_base
 
+    if identify_files:
+        if not args:
+            raise click.UsageError("--identify needs at least one FILE")
+        _identify(args, as_json)
+        return
+    if len(args) > 1:
+        raise click.UsageError("give one license ID (or --identify FILE...)")
+    license_id = args[0] if args else None
     kb = knowledge_base()
-    if identify_file:
-        _identify(identify_file, as_json)
+    if show_domains:
+        _domains(kb, as_json)
         return
     if license_id is None:
         rows = sorted(kb.licenses.values(), key=lambda lic: (lic.category, lic.id))
@@ -141,8 +163,22 @@ def _license_dict(lic: Any, kb: Any, *, full: bool) -> dict[str, Any]:
             }
             for r in lic.rules
         ]
-        out["domains"] = {d: kb.domains.get(d, "") for d in lic.restricted_domains}
+        out["domains"] = {d: kb.domains[d].description for d in lic.restricted_domains}
     return out
+
+
+def _domains(kb: Any, as_json: bool) -> None:
+    restricting: dict[str, list[str]] = {d: [] for d in kb.domains}
+    for lic in kb.licenses.values():
+        for d in lic.restricted_domains:
+            restricting[d].append(lic.id)
+    rows = [{"domain": d.id, "description": d.description, "aliases": list(d.aliases),
+             "restricted_by": sorted(restricting[d.id])} for d in kb.domains.values()]
+    if as_json:
+        emit_json(rows)
+        return
+    echo_table([[r["domain"], ", ".join(r["aliases"]) or "-", ", ".join(r["restricted_by"]) or "-"] for r in rows],
+               ["domain", "aliases", "restricted by"])
 
 
 def _render_license(lic: Any, kb: Any) -> None:
@@ -170,30 +206,52 @@ def _render_license(lic: Any, kb: Any) -> None:
     if lic.restricted_domains:
         click.echo("restricted domains:")
         for d in lic.restricted_domains:
-            click.echo(f"  {d}: {kb.domains.get(d, '')}")
+            click.echo(f"  {d}: {kb.domains[d].description}")
 
 
-def _identify(path: str, as_json: bool) -> None:
+def _identify(paths: tuple[str, ...], as_json: bool) -> None:
     from pathlib import Path
 
     from ..errors import InvalidInput
-    from ..identify import identify
+    from ..identify import identify_all
 
-    try:
-        text = Path(path).read_bytes().decode("utf-8", errors="strict")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path}: not UTF-8 text", path=path) from None
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}", path=path) from None
-    found = identify(text)
+    texts = {}
+    for path in paths:
+        try:
+            p = Path(path)
+            if p.is_dir():
+                raise InvalidInput(f"{path} is a directory, not a license file", path=path)
+            if p.stat().st_size > 4 * 1024 * 1024:
+                raise InvalidInput(f"{path} is larger than 4 MiB: not a license text", path=path)
+            texts[path] = p.read_bytes().decode("utf-8", errors="strict")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"{path}: not UTF-8 text", path=path) from None
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {path}: {exc.strerror}", path=path) from None
+    results = {path: identify_all(text) for path, text in texts.items()}
     if as_json:
-        emit_json({"file": path, "license": found.license_id if found else None,
-                   "reference": found.reference if found else None,
-                   "coverage": found.coverage if found else None, "share": found.share if found else None})
-    elif found:
-        click.echo(f"{found.license_id} (matches {found.reference}: {found.coverage:.0%} of the reference, "
-                   f"{found.share:.0%} of the file)")
+        emit_json([{
+            "file": path,
+            "status": ("identified" if found and all(i.exact for i in found)
+                       else "modified" if found else "not-identified"),
+            "licenses": [{
+                "license": i.license_id, "reference": i.reference, "status": i.status,
+                "similarity": i.similarity,
+                "differences": [{"kind": d.kind, "reference": d.reference, "text": d.text, "context": d.context}
+                                for d in i.differences],
+                "more_differences": i.more_differences,
+            } for i in found],
+        } for path, found in results.items()])
     else:
-        click.echo("not identified as any license in the knowledge base", err=True)
-    if found is None:
+        for path, found in results.items():
+            prefix = f"{clean(path)}: " if len(results) > 1 else ""
+            if not found:
+                click.echo(f"{prefix}not identified as any license in the knowledge base")
+            for i in found:
+                click.echo(f"{prefix}{i.summary()}")
+                for d in i.differences:
+                    click.echo(_wrap(f"- {d.describe()}", "    "))
+                if i.more_differences:
+                    click.echo(f"    ... and {i.more_differences} more differences")
+    if any(not found or not all(i.exact for i in found) for found in results.values()):
         raise SystemExit(1)

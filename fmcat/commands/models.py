@@ -32,10 +32,13 @@ def _names(names: tuple[str, ...], all_: bool) -> list[str] | None:
 @click.option("--api-only", is_flag=True, help="A hosted model with no weights: SOURCE is its name.")
 @click.option("--provider", help="Provider of an --api-only model.")
 @click.option("--display-name", help="Display name (default: the name).")
+@click.option("--no-follow-base", is_flag=True,
+              help="Do not add the base models a Hub card names (their terms then stay unresolved).")
 @json_option
 @pass_state
 def add(state: State, sources: tuple[str, ...], name: str | None, license_: str | None, revision: str | None,
-        api_only: bool, provider: str | None, display_name: str | None, as_json: bool) -> None:
+        api_only: bool, provider: str | None, display_name: str | None, no_follow_base: bool,
+        as_json: bool) -> None:
     """Register models from the Hub (pinned to a commit), a local folder, or a provider's API.
 
     SOURCE is org/name[@rev], hf://org/name[@rev], a Hub URL, or a directory.
@@ -54,11 +57,22 @@ def add(state: State, sources: tuple[str, ...], name: str | None, license_: str 
         raise click.UsageError("--name applies to one SOURCE only")
     infos = [read_source(src, name=name, license_override=license_, revision=revision, api=api_only,
                          provider=provider, display_name=display_name) for src in sources]
+    lineage_warnings: list[str] = []
+    if not no_follow_base and any(i.entry.repo_id and i.entry.base_models for i in infos):
+        from ..catalog import catalog_keys
+        from ..sources import follow_bases
+
+        with state.session() as s:
+            known = catalog_keys(s)
+        bases, lineage_warnings = follow_bases(infos, known)
+        infos += bases
     # everything was read before anything is written: all or nothing
     with state.session(write=True) as s:
         for info in infos:
             add_source(s, info)
     out = []
+    for w in lineage_warnings:
+        click.echo(f"warning: {clean(w)}", err=True)
     for info in infos:
         entry = info.entry
         for w in info.warnings:
@@ -68,16 +82,27 @@ def add(state: State, sources: tuple[str, ...], name: str | None, license_: str 
             "revision": entry.revision, "local_path": entry.local_path,
             "license": entry.license_id or entry.license_declared, "category": entry.category,
             "files": len(entry.files or ()), "license_conflict": info.resolution.conflict,
+            "license_doubt": info.resolution.doubt,
+            "base_models": list(entry.base_models), "added_as_base_of": _base_of(entry),
         })
     if as_json:
         emit_json(out)
         return
     for o in out:
         pin = f"@{o['revision'][:12]}" if o["revision"] else ""
+        base_of = f" (base model of {clean(o['added_as_base_of'])})" if o["added_as_base_of"] else ""
         click.echo(f"Added {clean(o['name'])}{pin}: {o['license'] or 'no license'} ({o['category']}), "
-                   f"{o['files']} files")
+                   f"{o['files']} files{base_of}")
         if o["license_conflict"]:
             click.echo(f"  license conflict: {clean(o['license_conflict'])}", err=True)
+        if o["license_doubt"]:
+            click.echo(f"  {clean(o['license_doubt'])}", err=True)
+
+
+def _base_of(entry: Any) -> str | None:
+    note = entry.sources.get("lineage", "")
+    prefix = "added as a base model of "
+    return note[len(prefix):] if note.startswith(prefix) else None
 
 
 @click.command()

@@ -25,7 +25,8 @@ def use_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--train-other-models", "train_other_models", is_flag=True, default=None,
                      help="Outputs are used to train or improve another model."),
         click.option("--domain", "domains", multiple=True, metavar="D",
-                     help="Field of use (repeatable), e.g. medical, law-enforcement, military."),
+                     help="Field of use (repeatable), e.g. medical, law-enforcement, military; "
+                     "`fmcat licenses --domains` lists the vocabulary and its aliases."),
         click.option("--policy", type=click.Path(dir_okay=False), metavar="FILE",
                      help="Organisation policy (TOML): use, rules and waivers."),
     ]
@@ -39,6 +40,7 @@ def build_use(params: dict[str, Any]) -> tuple[Any, Any]:
     from pathlib import Path
 
     from ..decide import Use
+    from ..licenses import knowledge_base
     from ..policy import load_policy
 
     policy = load_policy(Path(params["policy"])) if params.get("policy") else None
@@ -57,8 +59,7 @@ def build_use(params: dict[str, Any]) -> tuple[Any, Any]:
         modify=bool(pick("modify", "modify", False)),
         serve=bool(pick("serve", "serve", False)),
         train_other_models=bool(pick("train_other_models", "train-other-models", False)),
-        domains=tuple(dict.fromkeys(
-            d.strip().lower() for d in (params.get("domains") or base.get("domains") or ())
-        )),
+        domains=knowledge_base().domains_of(params["domains"]) if params.get("domains")
+        else tuple(base.get("domains") or ()),
     )
     return use, policy

@@ -99,7 +99,7 @@
     section(d, "Obligations", r.obligations.map(function (i) { return strings[i]; }));
     section(d, "Clauses behind the verdict", r.reasons.map(function (x) { return "[" + x[2] + "] " + strings[x[0]] + ": \u201c" + strings[x[1]] + "\u201d"; }));
     section(d, "License evidence", r.evidence.map(function (e) { return e.source + ": " + (e.declared || "-") + " \u2192 " + (e.license || "unknown") + (e.revision ? " at " + e.revision.slice(0, 12) : ""); }));
-    section(d, "Lineage", (r.base_model ? ["base model: " + r.base_model] : []).concat(r.datasets.map(function (x) { return "dataset: " + x; })));
+    section(d, "Lineage", r.base_models.map(function (x) { return "base model: " + x; }).concat(r.datasets.map(function (x) { return "dataset: " + x; })));
     section(d, "Card metadata", Object.keys(r.card).map(function (k) { return k + ": " + JSON.stringify(r.card[k]); }));
     section(d, "Files", r.files.map(function (f) { return f.path + "  " + (f.sha256 ? "sha256:" + f.sha256 : f.blob_id ? "git-blob:" + f.blob_id : "-"); }));
     section(d, "Smoke tests", r.smoke_tests.map(function (s) { return [s.at, s.status, s.device || "-", s.reason || ""].join(" \u00b7 "); }));
