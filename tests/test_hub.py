@@ -55,7 +55,7 @@ def test_add_pull_verify_show(cli, hub_server, repo_id):
     d = cli.json("show", repo_id)
     assert d["revision"] == sha and d["source"] == "hub" and d["repo_id"] == repo_id
     assert d["license"] == "llama2" and d["category"] == "custom"
-    assert d["base_model"] == "meta-llama/Llama-2-7b-hf" and d["datasets"] == ["acme/chat-data"]
+    assert d["base_models"] == ["meta-llama/Llama-2-7b-hf"] and d["datasets"] == ["acme/chat-data"]
     assert d["task"] == "text-generation" and d["architecture"] == "LlamaForCausalLM"
     files = {f["path"]: f for f in d["files"]}
     assert set(files) == {"README.md", "config.json", "model.safetensors", "tokenizer.json", "LICENSE"}
@@ -273,3 +273,50 @@ def test_pull_killed_mid_file_then_completed(cli, hub_server, repo_id):
     assert cli.json("show", repo_id)["verifications"] == []
     cli("pull", repo_id)
     assert cli.json("verify", repo_id)[0]["status"] == "passed"
+
+
+def test_add_follows_the_base_model_chain_on_the_same_hub(cli, hub_server, repo_id):
+    """A fine-tune's card names its base: add pins and records the base too, and
+    the verdict carries the base's terms; with --no-follow-base it stays unresolved."""
+    base_id = repo_id + "-base"
+    base_sha = hub_server.commit(base_id, tiny_llama_files() | {
+        "README.md": card({"license": "llama2", "pipeline_tag": "text-generation"})}, "base")
+    ft_id = repo_id + "-ft"
+    hub_server.commit(ft_id, {
+        "README.md": card({"license": "apache-2.0", "base_model": base_id, "base_model_relation": "finetune"}),
+        "model.safetensors": safetensors_bytes({"w": ("F32", [4, 4])}),
+        "LICENSE": APACHE_TEXT,
+    }, "fine-tune")
+    added = {a["name"]: a for a in cli.json("add", ft_id)}
+    assert set(added) == {ft_id, base_id}
+    assert added[base_id]["revision"] == base_sha and added[base_id]["added_as_base_of"] == ft_id
+    base = cli.json("show", base_id)
+    assert base["sources"]["lineage"] == f"added as a base model of {ft_id}"
+    ft = cli.json("show", ft_id)
+    assert ft["base_models"] == [base_id] and ft["base_model_relation"] == "finetune"
+    d = cli.json("check-license", ft_id, "--mau", "800000000", expect=1)[0]
+    assert d["verdict"] == "needs-permission" and d["lineage"] == [base_id]
+    assert any(f.startswith("relicensed") for f in d["flags"])
+
+    # a base already in the catalog, named in other letter case, is not fetched again and is followed
+    upper = repo_id + "-ft-upper"
+    hub_server.commit(upper, {"README.md": card({"license": "mit", "base_model": f"hf://{base_id.upper()}"}),
+                              "model.safetensors": safetensors_bytes({"w": ("F32", [2, 2])})}, "upper")
+    assert [a["name"] for a in cli.json("add", upper)] == [upper]
+    d = cli.json("check-license", upper, "--train-other-models", expect=1)[0]
+    assert d["verdict"] == "prohibited" and d["lineage"] == [base_id]
+
+    other = repo_id + "-ft2"
+    hub_server.commit(other, {"README.md": card({"license": "mit", "base_model": repo_id + "-missing"}),
+                              "model.safetensors": safetensors_bytes({"w": ("F32", [2, 2])})}, "ft2")
+    proc = cli("add", other)
+    assert f"base model {repo_id}-missing of {other} could not be added" in proc.stderr
+    d = cli.json("check-license", other, expect=1)[0]
+    assert d["verdict"] == "unknown" and any(f.startswith("unresolved base model") for f in d["flags"])
+
+    third = repo_id + "-ft3"
+    hub_server.commit(third, {"README.md": card({"license": "mit", "base_model": repo_id + "-base3"}),
+                              "model.safetensors": safetensors_bytes({"w": ("F32", [2, 2])})}, "ft3")
+    hub_server.commit(repo_id + "-base3", {"README.md": card({"license": "mit"}),
+                                           "model.safetensors": safetensors_bytes({"w": ("F32", [2, 2])})}, "b3")
+    assert [a["name"] for a in cli.json("add", third, "--no-follow-base")] == [third]
