@@ -27,6 +27,25 @@ class Trouble(click.ClickException):
     exit_code = 2
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a record is emitted (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def _quiet_stdout() -> None:
+    """The reader went away (`fmcat list | head`): end quietly, as `git log` does,
+    with nothing left to flush into the closed pipe."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 class FmcatGroup(click.Group):
     """Turns domain errors into one clear line; tracebacks only with FMCAT_DEBUG=1.
 
@@ -65,7 +84,8 @@ class FmcatGroup(click.Group):
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except BrokenPipeError:
-            sys.exit(1)
+            _quiet_stdout()
+            sys.exit(0)
         sys.exit(rv if isinstance(rv, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -86,6 +106,9 @@ class FmcatGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise click.exceptions.Exit(0) from None
         except FmcatError as exc:
             if settings.debug():
                 raise
@@ -118,9 +141,18 @@ class State:
 
     @contextlib.contextmanager
     def session(self, *, write: bool = False) -> Iterator[Any]:
-        """One session in one transaction on the catalog."""
-        with self.catalog().session(write=write) as s, s.begin():
-            yield s
+        """One session in one transaction on the catalog; a database failure (read-only
+        file, full disk, lock, lost server) becomes one line, and nothing is written."""
+        from sqlalchemy.exc import DBAPIError
+
+        from .db import catalog_error
+
+        catalog = self.catalog()
+        try:
+            with catalog.session(write=write) as s, s.begin():
+                yield s
+        except DBAPIError as exc:
+            raise catalog_error(catalog, exc) from None
 
     def close(self) -> None:
         if self._catalog is not None:
@@ -176,11 +208,19 @@ def cli(ctx: click.Context, db: str | None, verbose: bool, quiet: bool) -> None:
     Example:
       fmcat init && fmcat list
     """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="fmcat: %(message)s",
-        stream=sys.stderr,
-    )
+    # fmcat's own messages on stderr; other libraries' (psycopg's "error ignored ..." after a
+    # lost connection, say) only with --verbose, so a failure stays one line
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="fmcat: %(name)s: %(message)s", stream=sys.stderr)
+    elif not logging.getLogger().handlers:
+        logging.getLogger().addHandler(logging.NullHandler())  # not logging's last-resort printer
+    own = logging.getLogger("fmcat")
+    if not own.handlers:
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("fmcat: %(message)s"))
+        own.addHandler(handler)
+        own.propagate = False
+    own.setLevel(logging.INFO if verbose else logging.WARNING)
     ctx.obj = State(db, quiet=quiet)
     ctx.call_on_close(ctx.obj.close)
 

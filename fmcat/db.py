@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
 from .errors import CatalogError, NeedsUpgrade, NotACatalog, SchemaTooNew
@@ -31,6 +31,7 @@ SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10  # overridable with ?connect_timeout=N in the URL
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -86,7 +87,12 @@ def _sqlite_path(url: str) -> Path | None:
     u = make_url(url)
     if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
         return None
-    return Path(u.database)
+    database = u.database
+    if database.startswith("file:"):  # an SQLite URI (uri=true): file:/path?mode=ro
+        database = database[len("file:"):].split("?", 1)[0]
+        if not database or database == ":memory:":
+            return None
+    return Path(database)
 
 
 def make_engine(url: str) -> Engine:
@@ -96,7 +102,9 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(u, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
             _configure_sqlite(engine)
         else:
-            engine = create_engine(u, pool_pre_ping=True)
+            # a server that accepts connections and never answers must not hang fmcat
+            args = {} if "connect_timeout" in u.query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+            engine = create_engine(u, pool_pre_ping=True, connect_args=args)
     except (ArgumentError, ValueError) as exc:
         raise CatalogError(
             f"cannot use catalog URL {url!r}: {exc}",
@@ -158,7 +166,7 @@ def read_revision(engine: Engine) -> str | None:
                     )
                 return None
             rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    except DatabaseError as exc:
+    except DBAPIError as exc:
         raise _database_error(engine, exc) from None
     if len(rows) != 1:
         raise NotACatalog(f"the catalog at {_display(engine)} has a damaged schema version table")
@@ -170,14 +178,43 @@ def _display(engine: Engine) -> str:
     return str(path) if path else engine.url.render_as_string(hide_password=True)
 
 
-def _database_error(engine: Engine, exc: DatabaseError) -> CatalogError:
+_LOST = ("server closed the connection", "terminating connection", "connection is lost", "consuming input failed",
+         "connection already closed", "the connection is closed", "ssl syscall", "connection reset",
+         "server conn crashed", "admin_shutdown", "cannot connect now", "the database system is shutting down")
+
+
+def _database_error(engine: Engine, exc: DBAPIError, *, during: str = "open") -> CatalogError:
+    """One line naming what went wrong with the catalog, where, and what it means."""
     detail = str(exc.orig) if getattr(exc, "orig", None) is not None else str(exc)
     detail = detail.strip().splitlines()[0] if detail.strip() else type(exc).__name__
-    if "not a database" in detail or "malformed" in detail:
-        return NotACatalog(f"{_display(engine)} is not a usable fmcat catalog ({detail})")
+    low = detail.lower()
+    where = _display(engine)
+    if "not a database" in low or "malformed" in low:
+        return NotACatalog(f"{where} is not a usable fmcat catalog ({detail})")
+    if "readonly database" in low or "read-only" in low or "read only" in low:
+        return CatalogError(f"the catalog {where} is read-only ({detail}); nothing was written",
+                            hint="check the file's and its folder's permissions, or pass --db for a writable catalog")
+    if "disk is full" in low or "no space left" in low or "disk full" in low:
+        return CatalogError(f"the disk holding the catalog {where} is full ({detail}); nothing was written",
+                            hint="free some space and run the command again")
+    if "database is locked" in low or "database table is locked" in low:
+        return CatalogError(f"the catalog {where} stayed locked by another process ({detail}); nothing was written",
+                            hint="wait for the other fmcat command to finish, then run this one again")
+    if "timeout expired" in low or "timed out" in low:
+        return CatalogError(f"the catalog server {where} did not answer in time ({detail})",
+                            hint="check the server, or raise connect_timeout in the URL")
+    if during == "use" and (any(m in low for m in _LOST) or getattr(exc, "connection_invalidated", False)):
+        return CatalogError(f"lost the connection to the catalog server {where}; nothing was written",
+                            hint="run the command again once the server is back")
     if isinstance(exc, OperationalError):
-        return CatalogError(f"cannot open catalog {_display(engine)}: {detail}")
-    return CatalogError(f"catalog {_display(engine)}: {detail}")
+        verb = "cannot open" if during == "open" else "cannot use"
+        return CatalogError(f"{verb} catalog {where}: {detail}")
+    return CatalogError(f"catalog {where}: {detail}")
+
+
+def catalog_error(catalog: Catalog, exc: DBAPIError) -> CatalogError:
+    """A database error raised while a command used the catalog, as one line."""
+    return _database_error(catalog.engine, exc, during="use")
 
 
 def schema_state(catalog: Catalog) -> SchemaState:
@@ -218,19 +255,26 @@ def open_catalog(location: str, *, migrate: bool = True) -> Catalog:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise CatalogError(f"cannot create {path.parent}: {exc.strerror}") from None
+    created = path is not None and not path.exists()
     catalog = Catalog(url, make_engine(url))
-    revision = read_revision(catalog.engine)
-    _check_known(revision, catalog.display_location)
-    if revision == SCHEMA_HEAD or not migrate:
-        return catalog
-    if path is None:
+    try:
+        revision = read_revision(catalog.engine)
+        _check_known(revision, catalog.display_location)
+        if revision == SCHEMA_HEAD or not migrate:
+            return catalog
+        if path is None:
+            raise NeedsUpgrade(
+                f"catalog {catalog.display_location} is at schema revision {revision or 'none'}, "
+                f"this fmcat needs {SCHEMA_HEAD}",
+                hint="run `fmcat db upgrade` once for this database",
+            )
+        upgrade(catalog)
+    except BaseException:
         catalog.dispose()
-        raise NeedsUpgrade(
-            f"catalog {catalog.display_location} is at schema revision {revision or 'none'}, "
-            f"this fmcat needs {SCHEMA_HEAD}",
-            hint="run `fmcat db upgrade` once for this database",
-        )
-    upgrade(catalog)
+        if created and path is not None:  # a failed creation leaves no empty catalog behind
+            for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+        raise
     return catalog
 
 
@@ -271,7 +315,7 @@ def upgrade(catalog: Catalog) -> tuple[str | None, str, Path | None]:
                     bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if bad:
                         raise CatalogError(f"upgrade left {len(bad)} dangling references; rolled back")
-        except DatabaseError as exc:
+        except DBAPIError as exc:
             raise _database_error(catalog.engine, exc) from None
         finally:
             if sqlite:

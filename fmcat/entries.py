@@ -122,14 +122,16 @@ def _clip(text: str, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _text(raw: dict[str, Any], key: str, where: str, *, limit: int = MAX_TEXT) -> str | None:
+def _text(raw: dict[str, Any], key: str, where: str, *, limit: int = MAX_TEXT, control: bool = False) -> str | None:
+    """A text field; ``control`` keeps control characters (a card's own words, stored as
+    read and escaped wherever they are shown) instead of refusing the entry."""
     value = raw.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InvalidInput(f"{where}: {key} must be a string, not {type(value).__name__}")
     value = str(value)
-    if _CONTROL.search(value):
+    if not control and _CONTROL.search(value):
         raise InvalidInput(f"{where}: {key} contains control characters")
     if len(value) > limit:
         raise InvalidInput(f"{where}: {key} is longer than {limit} characters")
@@ -174,7 +176,7 @@ def model_key(ref: str) -> str:
     return text.partition("@")[0].strip().strip("/").lower()
 
 
-def _string_list(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+def _string_list(raw: dict[str, Any], key: str, where: str, *, control: bool = False) -> tuple[str, ...]:
     value = raw.get(key)
     if value is None:
         return ()
@@ -183,7 +185,7 @@ def _string_list(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidInput(f"{where}: {key} must be a list of strings")
     for v in value:
-        if _CONTROL.search(v) or len(v) > MAX_TEXT:
+        if (not control and _CONTROL.search(v)) or len(v) > MAX_TEXT:
             raise InvalidInput(f"{where}: {key} holds an invalid string")
     return tuple(v.strip() for v in value if v.strip())
 
@@ -214,8 +216,13 @@ def _parse_file(raw: Any, where: str) -> FileSpec:
     return FileSpec(path, size, sha256, blob_id, lfs)
 
 
-def parse_entry(raw: Any, kb: KnowledgeBase, *, index: int | None = None) -> EntrySpec:
-    """Validate one entry mapping; the category is derived from the license."""
+def parse_entry(raw: Any, kb: KnowledgeBase, *, index: int | None = None, from_card: bool = False) -> EntrySpec:
+    """Validate one entry mapping; the category is derived from the license.
+
+    ``from_card``: the fields a model card supplies (license name and link, task,
+    library, base models, datasets) may hold control characters; they are kept as
+    the card wrote them and escaped when shown, not a reason to refuse the model."""
+    cc = from_card
     if not isinstance(raw, dict):
         raise InvalidInput(f"{_where(index, None)}: expected a mapping, got {type(raw).__name__}")
     where = _where(index, raw.get("name"))
@@ -251,7 +258,7 @@ def parse_entry(raw: Any, kb: KnowledgeBase, *, index: int | None = None) -> Ent
     revision = _text(raw, "revision", where, limit=64)
     if revision is not None and not _HEX40.match(revision):
         raise InvalidInput(f"{where}: revision must be a 40-hex commit sha (the pinned commit)")
-    base_models = _string_list(raw, "base_model", where)
+    base_models = _string_list(raw, "base_model", where, control=cc)
     if len(base_models) > MAX_BASES or any(len(b) > MAX_NAME for b in base_models):
         raise InvalidInput(f"{where}: base_model names more than {MAX_BASES} models or too long a name")
     relation = _text(raw, "base_model_relation", where, limit=20)
@@ -295,18 +302,18 @@ def parse_entry(raw: Any, kb: KnowledgeBase, *, index: int | None = None) -> Ent
         license_id=resolved.license_id if resolved else None,
         display_name=_text(raw, "display_name", where, limit=MAX_NAME),
         provider=_text(raw, "provider", where, limit=200),
-        license_name=_text(raw, "license_name", where, limit=300),
-        license_link=_text(raw, "license_link", where),
+        license_name=_text(raw, "license_name", where, limit=300, control=cc),
+        license_link=_text(raw, "license_link", where, control=cc),
         access=access,
         repo_id=repo_id,
         revision=revision,
         local_path=_text(raw, "local_path", where, limit=4096),
-        task=_text(raw, "task", where, limit=100),
-        architecture=_text(raw, "architecture", where, limit=200),
-        library_name=_text(raw, "library_name", where, limit=100),
+        task=_text(raw, "task", where, limit=100, control=cc),
+        architecture=_text(raw, "architecture", where, limit=200, control=cc),
+        library_name=_text(raw, "library_name", where, limit=100, control=cc),
         base_models=tuple(dict.fromkeys(base_models)),
         base_model_relation=relation,
-        datasets=_string_list(raw, "datasets", where),
+        datasets=_string_list(raw, "datasets", where, control=cc),
         gated=gated,
         has_remote_code=has_code,
         sources={k: v.strip() for k, v in sources.items()},

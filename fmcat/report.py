@@ -8,7 +8,9 @@ dicts with stable keys (documented in the README).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import json
 import uuid
 from collections import Counter
@@ -57,7 +59,7 @@ def build_report(session: Session, use: Use, policy: Policy | None, catalog: str
             "category": m.category,
             "license": m.license_id or m.license_declared,
             "license_name": lic.name if lic else m.license_name,
-            "license_url": (lic.url if lic else None) or m.license_link,
+            "license_url": web_url((lic.url if lic else None) or m.license_link),
             "verdict": d.verdict,
             "license_verdict": d.license_verdict,
             "obligations": list(d.obligations),
@@ -70,7 +72,7 @@ def build_report(session: Session, use: Use, policy: Policy | None, catalog: str
             "repo_id": m.repo_id,
             "revision": m.revision,
             "local_path": m.local_path,
-            "hub_url": f"{base}/{m.repo_id}" if m.repo_id else None,
+            "hub_url": web_url(f"{base}/{m.repo_id}") if m.repo_id else None,
             "task": m.task,
             "architecture": m.architecture,
             "base_model": (m.base_models or [None])[0],
@@ -128,6 +130,23 @@ def _smoke(s: Any) -> dict[str, Any] | None:
             "peak_memory_bytes": s.peak_memory_bytes, "versions": dict(s.versions or {})}
 
 
+def web_url(value: str | None) -> str | None:
+    """``value`` when it is an http(s) URL with a host, else None: anything else
+    (``javascript:``, ``data:``, a relative path) is shown as text, never linked."""
+    from urllib.parse import urlparse
+
+    if not value:
+        return None
+    text = str(value).strip()
+    try:
+        parsed = urlparse(text)
+    except ValueError:
+        return None
+    if parsed.scheme.lower() not in ("http", "https") or not parsed.netloc or any(c in text for c in "\x00\n\r\t "):
+        return None
+    return text
+
+
 # --- renderers -----------------------------------------------------------------
 
 
@@ -159,7 +178,10 @@ def render_html(report: dict[str, Any]) -> str:
     chart = _chart(report["summary"])
     strings: dict[str, int] = {}
     compact = [_row(m, strings) for m in report["models"]]
+    script = env.get_template("_report.js").render()  # fmcat's own code: no catalog data in it
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     return env.get_template("report.html").render(
+        script=script, script_hash=f"sha256-{digest}",
         report=report, chart=chart, data={"strings": list(strings), "rows": compact}, static=len(report["models"]) <= STATIC_LIMIT,
         static_limit=STATIC_LIMIT, verdicts=VERDICTS, categories=CATEGORIES,
     )

@@ -140,9 +140,25 @@ def needs_remote_code(folder: Path) -> str | None:
     if config.get("auto_map"):
         return "its config.json maps classes to the repository's own code (auto_map)"
     index = _read_json(folder / "model_index.json")
-    for value in index.values():
-        if isinstance(value, list) and value and value[0] not in (None, "diffusers", "transformers"):
-            return f"its pipeline loads {value[0]} from the repository"
+    for key, value in index.items():
+        if isinstance(value, list) and value and value[0] is not None:
+            why = _repository_library(folder, value[0])
+            if why:
+                return f"its pipeline's {key} comes from {why}"
+    return None
+
+
+def _repository_library(folder: Path, library: Any) -> str | None:
+    """Why a diffusers component's library would be the repository's own code: it is
+    not an installed library module, or the repository ships a module of that name."""
+    import importlib.util
+
+    if not isinstance(library, str) or not library.isidentifier():
+        return f"library {str(library)[:60]!r}, which is not an installed module"
+    if (folder / f"{library}.py").exists() or (folder / library / "__init__.py").exists():
+        return f"the repository's own {library} module"
+    if library not in ("diffusers", "transformers") and importlib.util.find_spec(library) is None:
+        return f"library {library!r}, which is not an installed module"
     return None
 
 
@@ -250,7 +266,7 @@ def smoke_one(
         return SmokeOutcome(status="failed", kind=kind,
                             reason=f"refused: {code}; rerun with --trust-remote-code to allow it", **base), check
     result = runner.run({"kind": kind, "path": str(folder), "device": device, "dtype": dtype,
-                         "trust_remote_code": bool(code) and trust_remote_code})
+                         "trust_remote_code": bool(code) and trust_remote_code, "files": loadable(plan)})
     if not result.pop("ok"):
         return SmokeOutcome(status="failed", kind=kind, reason=result["error"], **base), check
     checked = result.get("output_check", {})
@@ -261,6 +277,15 @@ def smoke_one(
                                          "throughput_unit", "peak_memory_bytes", "output_digest")}
     return SmokeOutcome(status=status, reason=reason, kind=kind, versions=result.get("versions", {}),
                         output_check=checked, finished_at=_now(), **fields, **base), check
+
+
+def loadable(plan: Any) -> list[dict[str, Any]]:
+    """The files a model's child may read: recorded, selected for pulling, and with a
+    hash to check them against (the child hashes each through the handle it loads)."""
+    keep = set(plan.selection()[0])
+    return [{"path": f["path"], "size": f["size"], "sha256": f["sha256"], "blob_id": f["blob_id"]}
+            for f in plan.files
+            if f["path"] in keep and (f["sha256"] or (f["blob_id"] and len(f["blob_id"]) == 40))]
 
 
 def record_smoke(session: Session, outcome: SmokeOutcome) -> None:

@@ -58,8 +58,70 @@ def _common(path: str, trust: bool) -> dict[str, Any]:
     return {"local_files_only": True, "trust_remote_code": trust, "use_safetensors": has_st}
 
 
+class BytesChanged(Exception):
+    """A file's bytes are not the ones that were verified."""
+
+
+def _hash_fd(fd: int, size: int, want_sha256: str | None, want_blob: str | None) -> bool:
+    h256 = hashlib.sha256() if want_sha256 else None
+    h1 = hashlib.sha1(b"blob %d\x00" % size) if want_blob and not want_sha256 else None
+    buf = bytearray(8 << 20)
+    view = memoryview(buf)
+    with os.fdopen(os.dup(fd), "rb", buffering=0) as fh:
+        fh.seek(0)
+        while n := fh.readinto(buf):
+            (h256 or h1).update(view[:n])  # type: ignore[union-attr]
+    return (h256.hexdigest() == want_sha256) if h256 else (h1.hexdigest() == want_blob)  # type: ignore[union-attr]
+
+
+def private_view(source: str, files: list[dict[str, Any]]) -> tuple[str, list[int]]:
+    """A private folder holding exactly the recorded files, each a link to a file
+    descriptor this process opened and hashed: the loader reads the bytes that were
+    checked, whatever happens to the paths afterwards (Linux /proc/self/fd)."""
+    import stat
+    import tempfile
+
+    view = tempfile.mkdtemp(prefix="fmcat-smoke-")
+    fds: list[int] = []
+    try:
+        import resource as _resource
+
+        soft, hard = _resource.getrlimit(_resource.RLIMIT_NOFILE)
+        if soft < min(hard, len(files) + 256):
+            _resource.setrlimit(_resource.RLIMIT_NOFILE, (min(hard, len(files) + 256), hard))
+    except (ValueError, OSError):
+        pass
+    for f in files:
+        rel = f["path"]
+        fd = os.open(os.path.join(source, rel), os.O_RDONLY)
+        fds.append(fd)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise BytesChanged(f"{rel} is no longer a regular file")
+        if f.get("size") is not None and st.st_size != f["size"]:
+            raise BytesChanged(f"{rel} changed after verification ({st.st_size} bytes, verified {f['size']})")
+        if not _hash_fd(fd, st.st_size, f.get("sha256"), f.get("blob_id")):
+            raise BytesChanged(f"{rel} changed after verification: its bytes no longer match the verified hash")
+        target = os.path.join(view, rel)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.symlink(f"/proc/{os.getpid()}/fd/{fd}", target)
+    return view, fds
+
+
 def run(job: dict[str, Any]) -> dict[str, Any]:
     """Load, infer, measure. Returns the measurements; raises on failure."""
+    import shutil
+
+    view, fds = private_view(job["path"], job["files"])
+    try:
+        return _run(dict(job, path=view))
+    finally:
+        for fd in fds:
+            os.close(fd)
+        shutil.rmtree(view, ignore_errors=True)
+
+
+def _run(job: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     device, kind, path = job["device"], job["kind"], job["path"]

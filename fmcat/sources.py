@@ -236,21 +236,36 @@ def _front_matter(readme: str) -> dict[str, Any]:
     end = text.find("\n---", 3)
     if end < 0:
         return {}
-    data = load_yaml_text(text[3:end], "README.md front matter")
+    data = load_yaml_text(text[3:end], "README.md front matter", aliases=False)
     return data if isinstance(data, dict) else {}
 
 
 def _walk(folder: Path) -> Iterator[Path]:
+    """Every regular file below ``folder``. A file link must stay inside the folder;
+    a linked folder, a FIFO, socket or device is refused at once (reading a FIFO
+    would block, and a linked folder's files could change behind the record)."""
+    import stat
+
     root = folder.resolve()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        for d in dirnames:
+            if (here / d).is_symlink() and not d.startswith("."):
+                raise InvalidInput(f"{here / d} is a link to a folder: refused",
+                                   hint="copy the folder into the model folder instead of linking it")
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for fn in sorted(filenames):
             if fn.startswith("."):
                 continue
-            path = Path(dirpath) / fn
+            path = here / fn
             real = path.resolve()
             if not real.is_relative_to(root):
                 raise InvalidInput(f"{path} points outside {root}", hint="copy the file into the folder")
+            mode = os.stat(real).st_mode if real.exists() else 0
+            if not stat.S_ISREG(mode):
+                kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                        else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+                raise InvalidInput(f"{path} is {kind}: refused", hint="a model folder holds regular files only")
             yield path
 
 
@@ -361,6 +376,7 @@ def _build(
         sources["license_conflict"] = resolution.conflict
     if resolution.doubt:
         sources["license_doubt"] = resolution.doubt
+    sources = {k: "".join(c if c.isprintable() else "?" for c in v)[:4000] for k, v in sources.items()}
     raw = {
         "name": name,
         "license": resolution.license_id or resolution.declared,
@@ -391,18 +407,22 @@ def _entry(raw: dict[str, Any], kb: Any) -> EntrySpec:
 
     license_value = raw.get("license")
     try:
-        return parse_entry(raw, kb)
+        return parse_entry(raw, kb, from_card=True)
     except InvalidInput as exc:
         if license_value and "license" in exc.message:
             # a license the knowledge base does not know stays recorded as declared: verdict unknown
             raw = dict(raw, license=None)
-            spec = parse_entry(raw, kb)
+            spec = parse_entry(raw, kb, from_card=True)
             return replace(spec, license_declared=str(license_value)[:300])
         raise
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    try:
+        return json.loads(json.dumps(value, default=str))
+    except (RecursionError, ValueError) as exc:
+        raise InvalidInput(f"card metadata cannot be stored ({type(exc).__name__}: nested too deeply "
+                           "or holding values JSON cannot represent)") from None
 
 
 def api_only(name: str, provider: str, license_id: str | None, display_name: str | None) -> SourceInfo:

@@ -116,6 +116,8 @@ def check_safetensors(path: Path) -> str | None:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return "header is not valid JSON"
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        return f"header is not usable JSON ({str(exc)[:80]})"
     if not isinstance(header, dict):
         return "header is not a JSON object"
     data_len = size - 8 - n
@@ -164,23 +166,108 @@ def _looks_pickled(path: Path) -> bool:
     return head[:1] == b"\x80" or head[:2] == b"PK"
 
 
-def scan_pickle(path: Path) -> str | None:
-    """None when only innocuous globals are imported, else what was found."""
-    from picklescan.scanner import SafetyLevel, scan_file_path
+class ScanError(Exception):
+    """The scanner could not read a file: it is never taken as safe."""
 
-    result = scan_file_path(str(path))
+
+MAX_ZIP_MEMBERS = 100_000
+MAX_PICKLE_MEMBER = 2 << 30
+_PICKLE_NAMES = (".pkl", ".pickle")
+
+
+def scan_pickle(path: Path) -> str | None:
+    """None when only innocuous globals are imported, else what was found. A file
+    the scanner cannot read raises ``ScanError``."""
+    import zipfile
+
+    try:
+        if zipfile.is_zipfile(path):
+            return _scan_zip(path)
+        from picklescan.scanner import scan_file_path
+
+        result = scan_file_path(str(path))
+    except ScanError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any scanner failure is a failed check, never "safe"
+        raise ScanError(f"the pickle scanner could not read it ({type(exc).__name__}: {str(exc)[:120]})") from None
     if result.scan_err:
         return "could not be scanned as a pickle: refused"
+    return _risky(result)
+
+
+def _risky(result: Any) -> str | None:
+    from picklescan.scanner import SafetyLevel
+
     risky = sorted({f"{g.module}.{g.name}" for g in result.globals if g.safety != SafetyLevel.Innocuous})
     if risky:
         return "unsafe pickle imports " + ", ".join(risky[:8]) + (" ..." if len(risky) > 8 else "")
     return None
 
 
+def _scan_zip(path: Path) -> str | None:
+    """Every member of a zip archive (a PyTorch checkpoint), taken by its position:
+    loaders open members by name, so two members with one name, or a pickle member
+    the scanner cannot parse, make the file unsafe."""
+    import io
+    import pickletools
+    import zipfile
+    from collections import Counter
+
+    from picklescan.scanner import scan_numpy, scan_pickle_bytes
+
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_ZIP_MEMBERS:
+            return f"zip archive holds {len(infos)} members: refused"
+        twice = sorted(n for n, c in Counter(i.filename for i in infos).items() if c > 1)
+        if twice:
+            return (f"zip archive holds several members named {twice[0]!r}: which one a loader reads "
+                    "is not defined, so it is refused")
+        found: list[str] = []
+        for index, info in enumerate(infos):
+            with zf.open(info) as fh:
+                head = fh.read(8)
+            named_pickle = info.filename.lower().endswith(_PICKLE_NAMES)
+            numpy = head.startswith(b"\x93NUMPY")
+            if not (named_pickle or numpy or head[:1] == b"\x80"):
+                continue
+            if info.file_size > MAX_PICKLE_MEMBER:
+                return f"member {info.filename!r} is too large to scan: refused"
+            data = zf.read(info)
+            where = f"member #{index} {info.filename!r}"
+            if named_pickle:
+                try:
+                    for _ in pickletools.genops(io.BytesIO(data)):
+                        pass
+                except Exception:  # noqa: BLE001 - a pickle that does not parse is not scanned, so not safe
+                    return f"{where} is not a well-formed pickle: refused"
+            try:
+                scan = scan_numpy if numpy else scan_pickle_bytes
+                result = scan(io.BytesIO(data), f"{path.name}:{info.filename}")
+            except Exception as exc:  # noqa: BLE001
+                return f"{where} could not be scanned ({type(exc).__name__}): refused"
+            if result.scan_err:
+                return f"{where} could not be scanned as a pickle: refused"
+            problem = _risky(result)
+            if problem:
+                found.append(f"{where}: {problem}")
+        return "; ".join(found) if found else None
+
+
 # --- one model -------------------------------------------------------------------
 
 
 def _check(target: FileTarget) -> FileCheck:
+    """One file's check; anything unexpected is this file's failure, with the reason."""
+    try:
+        return _check_file(target)
+    except ScanError as exc:
+        return FileCheck(target.path, "failed", str(exc))
+    except (OSError, ValueError, RecursionError, MemoryError) as exc:
+        return FileCheck(target.path, "failed", f"could not be checked ({type(exc).__name__}: {str(exc)[:120]})")
+
+
+def _check_file(target: FileTarget) -> FileCheck:
     if target.skipped:
         return FileCheck(target.path, "skipped", target.skipped)
     p = target.location

@@ -108,7 +108,7 @@ def _last_failed_files(session: Session, ids: list[int]) -> dict[tuple[int, str 
 @dataclass(frozen=True)
 class PullResult:
     model: str
-    status: str  # pulled | present | skipped
+    status: str  # pulled | present | skipped | failed
     path: str | None = None
     files: int = 0
     skipped_files: list[str] = field(default_factory=list)
@@ -119,6 +119,7 @@ class PullResult:
 
 
 def pull(p: ModelPlan, *, progress: bool) -> PullResult:
+    """Download one model; a failure is this model's result, never the command's end."""
     from .sources import pull_hub
 
     if p.skip_reason:
@@ -126,26 +127,46 @@ def pull(p: ModelPlan, *, progress: bool) -> PullResult:
     keep, skip = p.selection()
     if p.source == "local":
         return PullResult(p.name, "present", p.local_path, len(keep), skip, "local folder: nothing to download")
-    _evict_damaged(p, keep)
-    path = pull_hub(p.repo_id, p.revision, keep, progress=progress)
+    try:
+        _evict_damaged(p, keep)
+        path = pull_hub(p.repo_id, p.revision, keep, progress=progress)
+    except FmcatError as exc:
+        return PullResult(p.name, "failed", reason=str(exc))
     return PullResult(p.name, "pulled", str(path), len(keep), skip)
+
+
+def repo_cache_dir(repo_id: str) -> Path:
+    """This repo's folder in the Hub cache (HF_HUB_CACHE / HF_HOME honoured)."""
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
+
+    return Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type="model")
 
 
 def _evict_damaged(p: ModelPlan, keep: list[str]) -> None:
     """Drop cached copies that cannot be right (wrong size, or altered per the last
-    verification), so the download fetches them again."""
+    verification), so the download fetches them again. Only paths that resolve
+    inside this repo's cache folder are ever deleted: a link planted in the cache
+    that points elsewhere is reported and left alone."""
     from .sources import cached_path
 
     sizes = {f["path"]: f["size"] for f in p.files}
+    repo_dir = repo_cache_dir(p.repo_id).resolve()
     for path in keep:
         cached = cached_path(p.repo_id, p.revision, path)
-        if cached is None or not cached.exists():
+        if cached is None or not (cached.exists() or cached.is_symlink()):
             continue
-        wrong_size = sizes.get(path) is not None and cached.stat().st_size != sizes[path]
+        blob = cached.resolve()
+        entry = cached.parent.resolve() / cached.name  # the snapshot entry itself, its folder resolved
+        if not entry.is_relative_to(repo_dir / "snapshots") or not blob.is_relative_to(repo_dir / "blobs"):
+            raise FmcatError(
+                f"{p.name}: the cached {path} leads outside the Hub cache folder of {p.repo_id} "
+                f"(to {blob}); nothing was deleted",
+                hint=f"remove {cached} by hand, then pull again")
+        wrong_size = sizes.get(path) is not None and blob.exists() and blob.stat().st_size != sizes[path]
         if wrong_size or path in p.failed_files:
-            blob = cached.resolve()
-            cached.unlink()
-            if blob != cached and blob.exists():
+            entry.unlink()
+            if blob != entry and blob.exists():
                 blob.unlink()
 
 
@@ -214,12 +235,14 @@ class SyncResult:
     files_removed: list[str]
     files_changed: list[str]
     updated: bool
-    status: str = "synced"  # synced | skipped
+    status: str = "synced"  # synced | skipped | failed
     reason: str | None = None
 
     @property
     def changes(self) -> list[str]:
         out = []
+        if self.status != "synced":
+            return out
         if self.license_before != self.license_after:
             out.append(f"license changed from `{self.license_before or 'none'}` to "
                        f"`{self.license_after or 'none'}` at {self.latest} (pinned {self.pinned})")
@@ -242,7 +265,11 @@ def sync_read(p: ModelPlan) -> tuple[SyncResult, Any]:
     if p.source != "hub" or not p.repo_id:
         return SyncResult(p.name, p.revision, None, p.license, p.license, p.gated, p.gated, [], [], [], False,
                           "skipped", "not a Hub model"), None
-    info = read_hub(HubRef(p.repo_id, None), name=p.name)
+    try:
+        info = read_hub(HubRef(p.repo_id, None), name=p.name)
+    except FmcatError as exc:  # this model's failure; the others are still synced
+        return SyncResult(p.name, p.revision, None, p.license, p.license, p.gated, p.gated, [], [], [], False,
+                          "failed", str(exc)), None
     before = {f["path"]: (f["sha256"] or f["blob_id"]) for f in p.files}
     after = {f.path: (f.sha256 or f.blob_id) for f in info.entry.files or ()}
     result = SyncResult(

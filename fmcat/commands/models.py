@@ -51,12 +51,21 @@ def add(state: State, sources: tuple[str, ...], name: str | None, license_: str 
       fmcat add --api-only --provider OpenAI openai/gpt-4o --license provider-terms
     """
     from ..catalog import add_source
+    from ..errors import FmcatError
     from ..sources import read_source
 
     if name and len(sources) > 1:
         raise click.UsageError("--name applies to one SOURCE only")
-    infos = [read_source(src, name=name, license_override=license_, revision=revision, api=api_only,
-                         provider=provider, display_name=display_name) for src in sources]
+
+    infos, failures = [], []
+    for src in sources:
+        try:
+            infos.append(read_source(src, name=name, license_override=license_, revision=revision, api=api_only,
+                                     provider=provider, display_name=display_name))
+        except FmcatError as exc:
+            if len(sources) == 1:
+                raise
+            failures.append((src, str(exc)))  # one bad source among many: the others are still added
     lineage_warnings: list[str] = []
     if not no_follow_base and any(i.entry.repo_id and i.entry.base_models for i in infos):
         from ..catalog import catalog_keys
@@ -66,7 +75,7 @@ def add(state: State, sources: tuple[str, ...], name: str | None, license_: str 
             known = catalog_keys(s)
         bases, lineage_warnings = follow_bases(infos, known)
         infos += bases
-    # everything was read before anything is written: all or nothing
+    # everything that could be read is written in one transaction: all of it or none
     with state.session(write=True) as s:
         for info in infos:
             add_source(s, info)
@@ -85,10 +94,17 @@ def add(state: State, sources: tuple[str, ...], name: str | None, license_: str 
             "license_doubt": info.resolution.doubt,
             "base_models": list(entry.base_models), "added_as_base_of": _base_of(entry),
         })
+    out += [{"name": None, "source_given": src, "status": "failed", "error": why} for src, why in failures]
     if as_json:
         emit_json(out)
+        if failures:
+            raise SystemExit(1)
         return
+    for src, why in failures:
+        click.echo(f"{clean(src)}: FAILED - {clean(why)}", err=True)
     for o in out:
+        if o.get("status") == "failed":
+            continue
         pin = f"@{o['revision'][:12]}" if o["revision"] else ""
         base_of = f" (base model of {clean(o['added_as_base_of'])})" if o["added_as_base_of"] else ""
         click.echo(f"Added {clean(o['name'])}{pin}: {o['license'] or 'no license'} ({o['category']}), "
@@ -97,6 +113,8 @@ def add(state: State, sources: tuple[str, ...], name: str | None, license_: str 
             click.echo(f"  license conflict: {clean(o['license_conflict'])}", err=True)
         if o["license_doubt"]:
             click.echo(f"  {clean(o['license_doubt'])}", err=True)
+    if failures:
+        raise SystemExit(1)
 
 
 def _base_of(entry: Any) -> str | None:
@@ -130,15 +148,22 @@ def pull(state: State, names: tuple[str, ...], all_: bool, as_json: bool) -> Non
             if p.skip_reason and p.source == "hub":
                 raise InvalidInput(f"{p.name} is {p.skip_reason}")
     results = [pull_one(p, progress=_progress(as_json)) for p in plans]
+    failed = any(r.status == "failed" for r in results)
     if as_json:
         emit_json([r.to_dict() for r in results])
+        if failed:
+            raise SystemExit(1)
         return
     for r in results:
         if r.status == "skipped":
             click.echo(f"{clean(r.model)}: skipped ({r.reason})", err=True)
+        elif r.status == "failed":
+            click.echo(f"{clean(r.model)}: FAILED - {clean(r.reason)}")
         else:
             extra = f"; {len(r.skipped_files)} duplicate weight file(s) skipped" if r.skipped_files else ""
             click.echo(f"{clean(r.model)}: {r.files} files in {r.path}{extra}")
+    if failed:
+        raise SystemExit(1)
 
 
 @click.command()
@@ -207,18 +232,30 @@ def sync(state: State, names: tuple[str, ...], all_: bool, update: bool, as_json
     with state.session() as s:
         plans = [p for p in plan(s, refs) if p.source == "hub" and p.revision]
     read = [sync_read(p) for p in plans]
+    if len(read) == 1 and read[0][0].status == "failed":
+        from ..errors import FmcatError
+
+        raise FmcatError(read[0][0].reason or "sync failed")  # one model: it could not run, exit 2
     results = []
     with state.session(write=True) as s:
         for result, info in read:
             results.append(record_sync(s, result, info, update=update))
+    failed = any(r.status == "failed" for r in results)
     if as_json:
         emit_json([r.to_dict() for r in results])
+        if failed:
+            raise SystemExit(1)
         return
     for r in results:
+        if r.status == "failed":
+            click.echo(f"{clean(r.model)}: FAILED - {clean(r.reason)}")
+            continue
         head = f"{clean(r.model)}: pinned {r.pinned[:12] if r.pinned else '-'}, latest {r.latest[:12] if r.latest else '-'}"
         click.echo(head + ("" if r.changes else " (no changes)") + (" - pin moved" if r.updated else ""))
         for c in r.changes:
             click.echo(f"  {clean(c)}")
+    if failed:
+        raise SystemExit(1)
 
 
 @click.command("smoke-test")
