@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from .catalog import find_model
 from .entries import model_key
-from .decide import Decider, ModelDecision, ModelFacts, Use, decide_model
+from .decide import Decider, ModelDecision, ModelFacts, Use, decide_model, multimodal
 from .licenses import knowledge_base
 from .models import Model, SmokeTest, Verification
 from .policy import Policy, Waiver, apply_policy, unmatched_waivers
@@ -51,7 +51,8 @@ def load_facts(
     smoke = _latest_status(session, SmokeTest) if need_runs else {}
     rows = session.execute(
         select(Model.id, Model.name, Model.display_name, Model.license_id, Model.license_declared,
-               Model.category, Model.base_models, Model.repo_id, Model.facts).order_by(Model.name)
+               Model.category, Model.base_models, Model.repo_id, Model.facts, Model.task,
+               Model.architecture).order_by(Model.name)
     )
     facts: list[ModelFacts] = []
     by_name: dict[str, ModelFacts] = {}
@@ -66,6 +67,7 @@ def load_facts(
             verified=verified.get(r.id), smoke_tested=smoke.get(r.id),
             conflict=(r.facts or {}).get("license_conflict"),
             doubt=(r.facts or {}).get("license_doubt"),
+            multimodal=multimodal(r.task, r.architecture),
         )
         facts.append(f)
         by_name[r.name] = f

@@ -41,12 +41,18 @@ class Use:
     serve: bool = False
     train_other_models: bool = False
     domains: tuple[str, ...] = ()
+    revenue: int | None = None  # the licensee's annual revenue, USD
+    region: str | None = None  # where the licensee is established: a country code or a region id (eu)
+    outputs_only: bool = False  # the product uses only the model's outputs, not the model
 
     def __post_init__(self) -> None:
         if self.mau is not None and (isinstance(self.mau, bool) or not isinstance(self.mau, int) or self.mau < 0):
             raise InvalidInput(f"monthly active users must be a whole number >= 0, not {self.mau!r}")
         if self.mau is not None and self.mau > 10**11:
             raise InvalidInput(f"monthly active users {self.mau} is more than there are people")
+        if self.revenue is not None and (isinstance(self.revenue, bool) or not isinstance(self.revenue, int)
+                                         or not 0 <= self.revenue <= 10**15):
+            raise InvalidInput(f"annual revenue must be a whole number of USD >= 0, not {self.revenue!r}")
         for d in self.domains:
             if not isinstance(d, str) or not _DOMAIN.match(d):
                 raise InvalidInput(f"domain {str(d)[:40]!r} must be a lowercase slug such as 'medical'")
@@ -59,6 +65,8 @@ class Use:
                 out.add(name)
         if self.train_other_models:
             out.add("train-other-models")
+        if self.outputs_only:
+            out.add("outputs-only")
         return frozenset(out)
 
     def describe(self) -> str:
@@ -70,6 +78,12 @@ class Use:
             parts.append("train other models")
         if self.domains:
             parts.append("domains: " + ", ".join(self.domains))
+        if self.revenue is not None:
+            parts.append(f"annual revenue USD {self.revenue:,}")
+        if self.region is not None:
+            parts.append(f"licensee in {self.region.upper()}")
+        if self.outputs_only:
+            parts.append("outputs only")
         return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,6 +91,7 @@ class Use:
             "commercial": self.commercial, "mau": self.mau, "distribute": self.distribute,
             "modify": self.modify, "serve": self.serve,
             "train-other-models": self.train_other_models, "domains": list(self.domains),
+            "revenue": self.revenue, "region": self.region, "outputs-only": self.outputs_only,
         }
 
 
@@ -98,46 +113,70 @@ class LicenseDecision:
     reasons: tuple[Reason, ...] = ()
 
 
-def _decide_one(lic: License, use: Use) -> LicenseDecision:
-    flags, domains = use.flags, frozenset(use.domains)
-    fired = [r for r in lic.rules if r.applies(flags, use.mau, domains)]
-    reasons = [Reason(f"{lic.name} {r.clause.section}", r.clause.text, r.effect) for r in fired]
+def _decide_one(lic: License, use: Use, props: dict[str, bool | None], kb: KnowledgeBase) -> LicenseDecision:
+    if lic.family:
+        note = lic.grant.text if lic.grant else f"{lic.id} names a family of licenses, not one"
+        return LicenseDecision(lic.id, "unknown", (), (Reason(
+            f"{lic.name}: a license family",
+            f"{note}: the verdict depends on which one applies; read the model's own license text "
+            "(its LICENSE file) and record it with `fmcat add --license ID`.", "unknown"),))
+    if not lic.terms:
+        return LicenseDecision(lic.id, "unknown", (), (Reason(
+            f"{lic.name}: terms not in the knowledge base",
+            f"{lic.name} is recognised, but its terms are not in fmcat's knowledge base (no text of it is "
+            "shipped): a person must read it; it is never silently allowed.", "unknown"),))
+    reasons: list[Reason] = []
     obligations: list[str] = []
-    for r in fired:
-        for o in r.obligations:
-            if o not in obligations:
-                obligations.append(o)
-    if not fired:
+    verdicts: list[str] = []
+    for rule in lic.rules:
+        found = rule.check(use, props, kb)
+        if found is False:
+            continue
+        quote = Reason(f"{lic.name} {rule.clause.section}", rule.clause.text, rule.effect)
+        if found is True:
+            verdicts.append(rule.effect)
+            reasons.append(quote)
+            obligations += [o for o in rule.obligations if o not in obligations]
+            continue
+        # a threshold or fact the use does not give: never assume the better case
+        effect = "conditional"
+        confirm = f"Confirm that {' and '.join(found)}: otherwise {rule.effect} ({rule.clause.section})"
+        verdicts.append(effect)
+        reasons.append(Reason(quote.clause, quote.text, effect))
+        if confirm not in obligations:
+            obligations.append(confirm)
+    if not verdicts:
         grant = lic.grant
         reasons = [Reason(f"{lic.name} {grant.section}" if grant else lic.name,
                           grant.text if grant else "no term of this license restricts the use", "allowed")]
-    verdict = worst(*(r.effect for r in fired)) if fired else "allowed"
+    verdict = worst(*verdicts) if verdicts else "allowed"
     reasons.sort(key=lambda r: -_RANK[r.verdict])
     return LicenseDecision(lic.id, verdict, tuple(obligations), tuple(reasons))
 
 
 class Decider:
-    """Decides license expressions for one use, caching per expression."""
+    """Decides license expressions for one use, caching per expression and model properties."""
 
     def __init__(self, kb: KnowledgeBase, use: Use) -> None:
         self.kb = kb
         self.use = use
-        self._cache: dict[str | None, LicenseDecision] = {}
+        self._cache: dict[tuple[str | None, tuple[tuple[str, bool | None], ...]], LicenseDecision] = {}
 
-    def decide(self, license_expr: str | None) -> LicenseDecision:
-        if license_expr in self._cache:
-            return self._cache[license_expr]
-        result = self._decide(license_expr)
-        self._cache[license_expr] = result
+    def decide(self, license_expr: str | None, props: dict[str, bool | None] | None = None) -> LicenseDecision:
+        key = (license_expr, tuple(sorted((props or {}).items())))
+        if key in self._cache:
+            return self._cache[key]
+        result = self._decide(license_expr, props or {})
+        self._cache[key] = result
         return result
 
-    def _decide(self, license_expr: str | None) -> LicenseDecision:
+    def _decide(self, license_expr: str | None, props: dict[str, bool | None]) -> LicenseDecision:
         if not license_expr:
             return LicenseDecision(None, "unknown", (), (Reason(
                 "no license", "No license is recorded for this model; it is never silently allowed.", "unknown"),))
         lic = self.kb.get(license_expr)
         if lic is not None:
-            return _decide_one(lic, self.use)
+            return _decide_one(lic, self.use, props, self.kb)
         try:
             resolved = self.kb.resolve(license_expr)
         except InvalidInput:
@@ -148,14 +187,14 @@ class Decider:
                 f"{license_expr!r} is not in fmcat's license knowledge base; a person must read it.",
                 "unknown"),))
         if resolved.license_id in self.kb.licenses:
-            return _decide_one(self.kb.licenses[resolved.license_id], self.use)
-        return self._expression(self.kb.parse(resolved.license_id), resolved.license_id)
+            return _decide_one(self.kb.licenses[resolved.license_id], self.use, props, self.kb)
+        return self._expression(self.kb.parse(resolved.license_id), resolved.license_id, props)
 
-    def _expression(self, expr: Any, text: str) -> LicenseDecision:
+    def _expression(self, expr: Any, text: str, props: dict[str, bool | None]) -> LicenseDecision:
         from license_expression import AND, OR
 
         if isinstance(expr, (AND, OR)):
-            parts = [self._expression(arg, str(arg)) for arg in expr.args]
+            parts = [self._expression(arg, str(arg), props) for arg in expr.args]
             if isinstance(expr, OR):
                 chosen = min(parts, key=lambda d: _RANK[d.verdict])
                 note = Reason(f"{text}", f"a choice of licenses: the best option, {chosen.license}, is taken",
@@ -167,7 +206,30 @@ class Decider:
                 obligations += [o for o in p.obligations if o not in obligations]
             reasons = tuple(r for p in parts for r in p.reasons)
             return LicenseDecision(text, worst(*(p.verdict for p in parts)), tuple(obligations), reasons)
-        return self.decide(str(expr.key) if hasattr(expr, "key") else str(expr))
+        return self.decide(str(expr.key) if hasattr(expr, "key") else str(expr), props)
+
+
+# tasks and architecture words that make a model multimodal (or plainly text-only)
+MULTIMODAL_TASKS = frozenset({
+    "image-text-to-text", "visual-question-answering", "image-to-text", "document-question-answering",
+    "video-text-to-text", "any-to-any", "audio-text-to-text", "visual-document-retrieval",
+})
+TEXT_TASKS = frozenset({
+    "text-generation", "text2text-generation", "fill-mask", "feature-extraction", "sentence-similarity",
+    "summarization", "translation", "question-answering", "text-classification", "token-classification",
+    "zero-shot-classification", "table-question-answering", "text-ranking",
+})
+_MULTIMODAL_ARCH = re.compile(r"vision|mllama|llava|imagetexttotext|vl(?:m|chat)?for|paligemma|idefics|blip", re.I)
+
+
+def multimodal(task: str | None, architecture: str | None) -> bool | None:
+    """Whether a model is multimodal, from what its card and config say; None when they
+    do not say (a rule that depends on it then asks to confirm)."""
+    if (task and task in MULTIMODAL_TASKS) or (architecture and _MULTIMODAL_ARCH.search(architecture)):
+        return True
+    if task in TEXT_TASKS or (architecture and architecture.endswith(("ForCausalLM", "LMHeadModel", "ForMaskedLM"))):
+        return False
+    return None
 
 
 @dataclass(frozen=True)
@@ -183,6 +245,11 @@ class ModelFacts:
     smoke_tested: str | None = None  # status of the latest smoke test
     conflict: str | None = None  # a license conflict noted when the license was resolved
     doubt: str | None = None  # why the recorded license cannot be trusted (e.g. a modified text)
+    multimodal: bool | None = None  # None: the catalog does not say
+
+    @property
+    def props(self) -> dict[str, bool | None]:
+        return {"multimodal": self.multimodal}
 
 
 @dataclass(frozen=True)
@@ -227,7 +294,7 @@ MAX_LINEAGE = 20
 def _own(facts: ModelFacts, decider: Decider) -> LicenseDecision:
     if facts.doubt:
         return LicenseDecision(facts.license, "unknown", (), (Reason("license text", facts.doubt, "unknown"),))
-    return decider.decide(facts.license)
+    return decider.decide(facts.license, facts.props)
 
 
 def decide_model(
@@ -296,7 +363,8 @@ def _looser(kb: KnowledgeBase, child: ModelFacts, base: ModelFacts) -> bool:
 def restrictiveness(kb: KnowledgeBase, license_expr: str | None) -> tuple[int, int]:
     """How restrictive a license is, for picking the most restrictive of conflicting
     sources: its verdict for the broadest use, then its category."""
-    broad = Use(commercial=True, mau=10**9, distribute=True, modify=True, serve=True, train_other_models=True)
+    broad = Use(commercial=True, mau=10**9, distribute=True, modify=True, serve=True, train_other_models=True,
+                revenue=10**12)
     verdict = Decider(kb, broad).decide(license_expr).verdict
     category_rank = {"open-source": 0, "commercial": 1, "custom": 2, "unknown": 3}
     return _RANK[verdict], category_rank.get(kb.category_of(license_expr), 3)

@@ -35,6 +35,7 @@ MIN_CANDIDATE = 0.3  # share of a reference's shingles a text must hold to be co
 MIN_SIMILAR = 0.6  # share of a reference's words, in order, a text must hold to be a modified copy
 MAX_DIFF_RATIO = 6  # a text longer than this many times the reference is not diffed word by word
 MAX_DIFFERENCES = 50  # differences kept per identification
+SHORT_REFERENCE = 120  # words: a reference this short may lose a sentence and still be recognised
 CONTEXT_WORDS = 6
 
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -52,7 +53,7 @@ def _layout_free(text: str) -> str:
     text, a boilerplate notice) stays: it is part of the license's words."""
     blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n"))
     return "\n\n".join(b for b in blocks
-                        if not (len(b.strip()) <= _MAX_COPYRIGHT_LINE and _COPYRIGHT_LINE.match(b)))
+                        if not (len(" ".join(b.split())) <= _MAX_COPYRIGHT_LINE and _COPYRIGHT_LINE.match(b)))
 
 
 def normalise(text: str) -> list[str]:
@@ -152,14 +153,17 @@ def _exact_spans(joined: str, refs: tuple[_Reference, ...]) -> list[tuple[int, i
     return sorted(found, key=lambda f: f[0])
 
 
-def _diff(words: list[str], ref: _Reference) -> tuple[float, tuple[Difference, ...], int]:
-    """How much of the reference ``words`` hold in order, and the passages that differ."""
+def _diff(words: list[str], ref: _Reference) -> tuple[float, float, tuple[Difference, ...], int]:
+    """How much of the reference ``words`` hold in order, how alike the two are
+    (difflib's ratio, which also counts the text's extra words), and the passages
+    that differ."""
     if len(words) > MAX_DIFF_RATIO * len(ref.words) + 200:
         held = len(ref.shingles & _shingles(words)) / max(1, len(ref.shingles))
         extra = Difference("added", "", f"{len(words) - len(ref.words)} more words than the reference", "")
-        return min(held, 0.999), (extra,), 0
+        return min(held, 0.999), 0.0, (extra,), 0
     matcher = difflib.SequenceMatcher(None, words, ref.words, autojunk=False)
     matched = sum(b.size for b in matcher.get_matching_blocks())
+    ratio = 2 * matched / max(1, len(words) + len(ref.words))
     diffs = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -170,7 +174,10 @@ def _diff(words: list[str], ref: _Reference) -> tuple[float, tuple[Difference, .
     similarity = matched / max(1, len(ref.words))
     if diffs:
         similarity = min(similarity, 0.999)
-    return similarity, tuple(diffs[:MAX_DIFFERENCES]), max(0, len(diffs) - MAX_DIFFERENCES)
+    if len(ref.words) <= SHORT_REFERENCE and matched >= 0.8 * len(words):
+        # a short text (WTFPL, a one-paragraph policy): one dropped sentence is much of it
+        similarity = max(similarity, min(0.999, MIN_SIMILAR)) if matched / len(ref.words) >= 0.3 else similarity
+    return similarity, ratio, tuple(diffs[:MAX_DIFFERENCES]), max(0, len(diffs) - MAX_DIFFERENCES)
 
 
 def _closest(words: list[str], refs: tuple[_Reference, ...]) -> Identification | None:
@@ -183,15 +190,17 @@ def _closest(words: list[str], refs: tuple[_Reference, ...]) -> Identification |
         if held >= MIN_CANDIDATE:
             scored.append((held, len(doc & ref.shingles) / len(doc), ref))
     scored.sort(key=lambda s: (-(s[0] + s[1]), s[2].name))
-    best: Identification | None = None
+    best: tuple[float, Identification] | None = None
     for _, _, ref in scored[:3]:
-        similarity, diffs, more = _diff(words, ref)
+        similarity, ratio, diffs, more = _diff(words, ref)
         if similarity < MIN_SIMILAR:
             continue
         candidate = Identification(ref.license_id, ref.name, "modified", similarity, diffs, more)
-        if best is None or (similarity, -len(diffs)) > (best.similarity, -len(best.differences)):
-            best = candidate
-    return best
+        # the closest is the one most alike as a whole: a short reference the text merely contains
+        # (MIT inside NCSA) loses to the longer one the text almost is
+        if best is None or (ratio, similarity) > (best[0], best[1].similarity):
+            best = (ratio, candidate)
+    return best[1] if best else None
 
 
 def identify_all(text: str, kb: KnowledgeBase | None = None) -> list[Identification]:

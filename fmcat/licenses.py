@@ -24,7 +24,9 @@ UNKNOWN_IDS = frozenset({"unknown", "other", "none", "noassertion"})
 
 
 EFFECTS = ("allowed", "conditional", "needs-permission", "prohibited")
-USE_FLAGS = ("commercial", "non-commercial", "distribute", "modify", "serve", "train-other-models")
+USE_FLAGS = ("commercial", "non-commercial", "distribute", "modify", "serve", "train-other-models", "outputs-only")
+# properties of the model itself that a rule may depend on (read from its task and architecture)
+MODEL_PROPERTIES = ("multimodal",)
 
 
 @dataclass(frozen=True)
@@ -56,18 +58,43 @@ class Rule:
     effect: str
     clause: Clause
     when: tuple[frozenset[str], ...] = ()  # all groups must hold; one flag per group
+    unless: frozenset[str] = frozenset()  # none of these flags may hold
     mau_above: int | None = None
+    revenue_above: int | None = None  # the licensee's annual revenue, USD
+    regions: frozenset[str] = frozenset()  # the licensee is established in one of these regions
+    model: frozenset[str] = frozenset()  # the model has these properties (e.g. multimodal)
     domains: frozenset[str] = frozenset()
     obligations: tuple[str, ...] = ()
 
-    def applies(self, flags: frozenset[str], mau: int | None, domains: frozenset[str]) -> bool:
-        if any(not (group & flags) for group in self.when):
+    def check(self, use: Any, props: dict[str, bool | None], kb: "KnowledgeBase") -> bool | tuple[str, ...]:
+        """False: the rule does not apply. True: it applies. A tuple: it applies unless
+        these facts, which the use does not give, are confirmed (each as a sentence)."""
+        flags = use.flags
+        if any(not (group & flags) for group in self.when) or (self.unless & flags):
             return False
-        if self.mau_above is not None and (mau is None or mau <= self.mau_above):
+        if self.domains and not (self.domains & frozenset(use.domains)):
             return False
-        if self.domains and not (self.domains & domains):
-            return False
-        return True
+        unknown: list[str] = []
+        for value, above, what in ((use.mau, self.mau_above, "monthly active users are at most {:,}"),
+                                   (use.revenue, self.revenue_above, "annual revenue is at most USD {:,}")):
+            if above is None:
+                continue
+            if value is None:
+                unknown.append(what.format(above))
+            elif value <= above:
+                return False
+        if self.regions:
+            if use.region is None:
+                unknown.append("the licensee is not established in " + " or ".join(sorted(r.upper() for r in self.regions)))
+            elif not any(kb.in_region(use.region, r) for r in self.regions):
+                return False
+        for prop in sorted(self.model):
+            value = props.get(prop)
+            if value is None:
+                unknown.append(f"the model is not {prop}")
+            elif not value:
+                return False
+        return tuple(unknown) if unknown else True
 
 
 @dataclass(frozen=True)
@@ -83,6 +110,10 @@ class License:
     texts: tuple[str, ...] = ()
     grant: Clause | None = None
     rules: tuple[Rule, ...] = ()
+    links: tuple[str, ...] = ()  # URLs a card's license_link may give for this license
+    family: bool = False  # an id that names a family of licenses, not one
+    terms: bool = True  # False: recognised by name, but its terms are not in the knowledge base
+    supplement: bool = False  # a policy that accompanies another license (it adds, never replaces)
 
     @property
     def restricted_domains(self) -> tuple[str, ...]:
@@ -104,8 +135,9 @@ class Resolved:
 
 
 _LICENSE_KEYS = {"id", "name", "category", "url", "spdx", "scancode", "aliases", "source",
-                 "texts", "grant", "rules"}
-_RULE_KEYS = {"when", "mau_above", "domains", "effect", "obligations", "clause", "text", "note"}
+                 "texts", "grant", "rules", "links", "family", "terms", "supplement"}
+_RULE_KEYS = {"when", "unless", "mau_above", "revenue_above", "regions", "model", "domains", "effect",
+              "obligations", "clause", "text", "note"}
 _DOMAIN_KEYS = {"description", "aliases"}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -116,9 +148,12 @@ def domain_key(word: str) -> str:
 
 
 class KnowledgeBase:
-    def __init__(self, licenses: list[License], domains: dict[str, Domain] | None = None) -> None:
+    def __init__(self, licenses: list[License], domains: dict[str, Domain] | None = None,
+                 regions: dict[str, frozenset[str]] | None = None) -> None:
         self.licenses = {lic.id: lic for lic in licenses}
         self.domains = dict(domains or {})
+        self.regions = dict(regions or {})
+        self._links = {_link_key(url): lic.id for lic in licenses for url in (*lic.links, lic.url) if url}
         self._domain_words = {w: d.id for d in self.domains.values() for w in (d.id, *d.aliases)}
         self._resolved: dict[str, Resolved] = {}
         from license_expression import Licensing, LicenseSymbol
@@ -196,13 +231,47 @@ class KnowledgeBase:
         """Canonical domains for several words, in order, without repeats."""
         return tuple(dict.fromkeys(self.domain(w, where) for w in words))
 
+    def region(self, word: str, where: str = "--region") -> str:
+        """A licensee's region: a region id of the knowledge base (``eu``) or an ISO 3166
+        two-letter country code; anything else is refused."""
+        key = str(word).strip().lower()
+        if key in self.regions or re.fullmatch(r"[a-z]{2}", key):
+            return key
+        shown = "".join(c if c.isprintable() else "?" for c in str(word))[:40]
+        raise InvalidInput(f"{where}: {shown!r} is not a region",
+                           hint="give a two-letter country code (de, us, cn) or " + ", ".join(sorted(self.regions)))
+
+    def in_region(self, region: str, group: str) -> bool:
+        return region == group or region in self.regions.get(group, frozenset())
+
+    def license_for_link(self, link: str | None) -> str | None:
+        """The knowledge-base license a card's license_link points to, if it is a known URL."""
+        return self._links.get(_link_key(link)) if link else None
+
     def suggest(self, text: str) -> str | None:
         spellings = {s.lower(): lic.id for lic in self.licenses.values() for s in (lic.id, *lic.spellings)}
         match = difflib.get_close_matches(text.lower(), list(spellings), n=1, cutoff=0.75)
         return spellings[match[0]] if match else None
 
 
-def _parse_rule(raw: Any, where: str, domains: dict[str, str]) -> Rule:
+def _link_key(url: str) -> str:
+    text = str(url).strip().lower()
+    for prefix in ("https://", "http://", "www."):
+        text = text.removeprefix(prefix)
+    return text.rstrip("/")
+
+
+def _flag_groups(items: Any, where: str) -> list[frozenset[str]]:
+    groups = []
+    for item in items or ():
+        group = frozenset([item] if isinstance(item, str) else item)
+        if not group or not group <= set(USE_FLAGS):
+            raise InvalidInput(f"{where}: unknown use flag in {item!r}; flags: {', '.join(USE_FLAGS)}")
+        groups.append(group)
+    return groups
+
+
+def _parse_rule(raw: Any, where: str, domains: dict[str, str], regions: dict[str, Any] | None = None) -> Rule:
     if not isinstance(raw, dict):
         raise InvalidInput(f"{where}: each rule must be a mapping")
     unknown = set(raw) - _RULE_KEYS
@@ -210,12 +279,17 @@ def _parse_rule(raw: Any, where: str, domains: dict[str, str]) -> Rule:
         raise InvalidInput(f"{where}: unknown rule keys {sorted(unknown)}")
     if raw.get("effect") not in EFFECTS:
         raise InvalidInput(f"{where}: rule effect must be one of {', '.join(EFFECTS)}")
-    groups = []
-    for item in raw.get("when") or ():
-        group = frozenset([item] if isinstance(item, str) else item)
-        if not group or not group <= set(USE_FLAGS):
-            raise InvalidInput(f"{where}: unknown use flag in {item!r}; flags: {', '.join(USE_FLAGS)}")
-        groups.append(group)
+    groups = _flag_groups(raw.get("when"), where)
+    unless = frozenset().union(*_flag_groups(raw.get("unless"), where))
+    rule_regions = frozenset(raw.get("regions") or ())
+    if not rule_regions <= set(regions or {}):
+        raise InvalidInput(f"{where}: undeclared regions {sorted(rule_regions - set(regions or {}))}")
+    model = frozenset(raw.get("model") or ())
+    if not model <= set(MODEL_PROPERTIES):
+        raise InvalidInput(f"{where}: unknown model properties {sorted(model - set(MODEL_PROPERTIES))}")
+    revenue = raw.get("revenue_above")
+    if revenue is not None and (not isinstance(revenue, int) or revenue < 0):
+        raise InvalidInput(f"{where}: revenue_above must be a non-negative integer")
     rule_domains = frozenset(raw.get("domains") or ())
     if not rule_domains <= set(domains):
         raise InvalidInput(f"{where}: undeclared domains {sorted(rule_domains - set(domains))}")
@@ -229,7 +303,11 @@ def _parse_rule(raw: Any, where: str, domains: dict[str, str]) -> Rule:
         effect=raw["effect"],
         clause=_clause(raw),
         when=tuple(groups),
+        unless=unless,
         mau_above=mau,
+        revenue_above=revenue,
+        regions=rule_regions,
+        model=model,
         domains=rule_domains,
         obligations=tuple(str(o) for o in raw.get("obligations") or ()),
     )
@@ -259,7 +337,8 @@ def _parse_domains(raw: Any, where: str) -> dict[str, Domain]:
     return out
 
 
-def _parse_license(raw: Any, where: str, domains: dict[str, Domain] | None = None) -> License:
+def _parse_license(raw: Any, where: str, domains: dict[str, Domain] | None = None,
+                   regions: dict[str, Any] | None = None) -> License:
     if not isinstance(raw, dict) or "id" not in raw:
         raise InvalidInput(f"{where}: each license needs an id")
     unknown = set(raw) - _LICENSE_KEYS
@@ -283,7 +362,11 @@ def _parse_license(raw: Any, where: str, domains: dict[str, Domain] | None = Non
         source=raw.get("source"),
         texts=tuple(str(t) for t in raw.get("texts") or ()),
         grant=_clause(grant) if grant else None,
-        rules=tuple(_parse_rule(r, here, domains or {}) for r in raw.get("rules") or ()),
+        rules=tuple(_parse_rule(r, here, domains or {}, regions) for r in raw.get("rules") or ()),
+        links=tuple(str(u) for u in raw.get("links") or ()),
+        family=bool(raw.get("family", False)),
+        terms=bool(raw.get("terms", True)),
+        supplement=bool(raw.get("supplement", False)),
     )
 
 
@@ -295,4 +378,18 @@ def knowledge_base() -> KnowledgeBase:
     if not isinstance(items, list):
         raise InvalidInput(f"{path}: expected a 'licenses' list")
     domains = _parse_domains(data.get("domains") or {}, str(path))
-    return KnowledgeBase([_parse_license(item, str(path), domains) for item in items], domains)
+    regions = _parse_regions(data.get("regions") or {}, str(path))
+    return KnowledgeBase([_parse_license(item, str(path), domains, regions) for item in items], domains, regions)
+
+
+def _parse_regions(raw: Any, where: str) -> dict[str, frozenset[str]]:
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{where}: regions must map ids to their member country codes")
+    out = {}
+    for key, value in raw.items():
+        members = value.get("members") if isinstance(value, dict) else None
+        if not isinstance(members, list) or not all(isinstance(m, str) and re.fullmatch(r"[a-z]{2}", m)
+                                                    for m in members):
+            raise InvalidInput(f"{where}: region {key!r} needs a list of two-letter country codes")
+        out[str(key)] = frozenset(members)
+    return out

@@ -1,6 +1,7 @@
 """Organisation policy files (TOML): the intended use, rules and waivers.
 
-    [use]        commercial, mau, distribute, modify, serve, train-other-models, domains
+    [use]        commercial, mau, distribute, modify, serve, train-other-models, domains,
+                 revenue, region, outputs-only
     [rules]      allow-categories, deny-licenses, require-verified, require-smoke-test
     [[waivers]]  model, verdict, reason, approver, expires
 
@@ -19,7 +20,8 @@ from .decide import VERDICTS, ModelDecision, ModelFacts, Use
 from .errors import InvalidInput
 from .licenses import CATEGORIES
 
-_USE_KEYS = {"commercial", "mau", "distribute", "modify", "serve", "train-other-models", "domains"}
+_USE_KEYS = {"commercial", "mau", "distribute", "modify", "serve", "train-other-models", "domains",
+             "revenue", "region", "outputs-only"}
 _RULE_KEYS = {"allow-categories", "deny-licenses", "require-verified", "require-smoke-test"}
 _WAIVER_KEYS = {"model", "verdict", "reason", "approver", "expires"}
 MAX_POLICY_BYTES = 1024 * 1024
@@ -115,7 +117,7 @@ def parse_policy(text: str, where: str) -> Policy:
 
     use_raw = _check_keys(data.get("use", {}), _USE_KEYS, f"{where} [use]")
     use: dict[str, Any] = {}
-    for key in ("commercial", "distribute", "modify", "serve", "train-other-models"):
+    for key in ("commercial", "distribute", "modify", "serve", "train-other-models", "outputs-only"):
         value = _bool(use_raw, key, f"{where} [use]")
         if value is not None:
             use[key] = value
@@ -131,8 +133,19 @@ def parse_policy(text: str, where: str) -> Policy:
         from .licenses import knowledge_base
 
         use["domains"] = knowledge_base().domains_of(domains, f"{where} [use] domains")
+    if "revenue" in use_raw:
+        revenue = use_raw["revenue"]
+        if isinstance(revenue, bool) or not isinstance(revenue, int) or revenue < 0:
+            raise InvalidInput(f"{where} [use]: revenue must be a whole number of USD >= 0")
+        use["revenue"] = revenue
+    if "region" in use_raw:
+        from .licenses import knowledge_base
+
+        if not isinstance(use_raw["region"], str):
+            raise InvalidInput(f"{where} [use]: region must be a country code or region id, e.g. \"de\" or \"eu\"")
+        use["region"] = knowledge_base().region(use_raw["region"], f"{where} [use] region")
     # validate the use values the same way the command line's are validated
-    Use(mau=use.get("mau"), domains=tuple(use.get("domains", ())))
+    Use(mau=use.get("mau"), domains=tuple(use.get("domains", ())), revenue=use.get("revenue"))
 
     rules_raw = _check_keys(data.get("rules", {}), _RULE_KEYS, f"{where} [rules]")
     allow = _str_list(rules_raw, "allow-categories", f"{where} [rules]")

@@ -103,7 +103,7 @@ SCENARIOS = [
     ("provider-terms", {"distribute": True}, "prohibited", "no weights"),
     ("provider-terms", {"modify": True}, "needs-permission", "no weights"),
     ("provider-terms", {}, "conditional", "provider terms"),
-    ("openrail", {}, "conditional", "family"),
+    ("openrail", {}, "unknown", "a license family"),
     # expressions
     ("mit OR cc-by-nc-4.0", {}, "allowed", "grant"),
     ("mit AND cc-by-nc-4.0", {}, "prohibited", "§2(a)(1), §1(i)"),

@@ -6,7 +6,8 @@ from typing import Any, Callable
 
 import click
 
-USE_FLAG_PARAMS = ("commercial", "mau", "distribute", "modify", "serve", "train_other_models", "domains", "policy")
+USE_FLAG_PARAMS = ("commercial", "mau", "distribute", "modify", "serve", "train_other_models", "domains",
+                   "revenue", "region", "outputs_only", "policy")
 
 
 def use_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -27,6 +28,13 @@ def use_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--domain", "domains", multiple=True, metavar="D",
                      help="Field of use (repeatable), e.g. medical, law-enforcement, military; "
                      "`fmcat licenses --domains` lists the vocabulary and its aliases."),
+        click.option("--revenue", type=click.IntRange(min=0), metavar="USD",
+                     help="The licensee's annual revenue in USD (e.g. Stability AI's USD 1,000,000 threshold)."),
+        click.option("--region", metavar="CODE",
+                     help="Where the licensee is established: a country code (de, us) or eu "
+                          "(e.g. the Llama 3.2 multimodal clause)."),
+        click.option("--outputs-only", "outputs_only", is_flag=True, default=None,
+                     help="The product uses only the model's outputs, not the model itself."),
         click.option("--policy", type=click.Path(dir_okay=False), metavar="FILE",
                      help="Organisation policy (TOML): use, rules and waivers."),
     ]
@@ -61,5 +69,8 @@ def build_use(params: dict[str, Any]) -> tuple[Any, Any]:
         train_other_models=bool(pick("train_other_models", "train-other-models", False)),
         domains=knowledge_base().domains_of(params["domains"]) if params.get("domains")
         else tuple(base.get("domains") or ()),
+        revenue=pick("revenue", "revenue", None),
+        region=knowledge_base().region(params["region"]) if params.get("region") else base.get("region"),
+        outputs_only=bool(pick("outputs_only", "outputs-only", False)),
     )
     return use, policy
