@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -121,31 +122,78 @@ def _floor_pct(share: float) -> str:
 class _Reference:
     license_id: str
     name: str
-    words: tuple[str, ...]
-    joined: str
-    shingles: frozenset[int]
+    joined: str  # " w1 w2 ... wn ": the normalised words, padded for whole-word search
+    snippets: tuple[str, ...]  # a few runs of words spread over the text, for cheap candidate search
+
+    @property
+    def words(self) -> list[str]:
+        return self.joined.split()
+
+    @property
+    def shingles(self) -> frozenset[int]:
+        return _shingles(self.words)
+
+
+INDEX_VERSION = 1  # bump when normalisation or the index layout changes
+SNIPPETS = 24
+SNIPPET_WORDS = 6
+
+
+def _snippets(words: list[str]) -> tuple[str, ...]:
+    if len(words) <= SNIPPET_WORDS:
+        return (" " + " ".join(words) + " ",) if words else ()
+    step = max(1, (len(words) - SNIPPET_WORDS) // SNIPPETS)
+    picks = range(0, len(words) - SNIPPET_WORDS + 1, step)
+    return tuple(dict.fromkeys(" " + " ".join(words[i : i + SNIPPET_WORDS]) + " " for i in picks))[:SNIPPETS]
 
 
 @lru_cache(maxsize=1)
 def _references() -> tuple[_Reference, ...]:
+    """The reference index: built from ``catalog/texts/`` once, then read from a cache
+    file keyed by the texts' hashes (normalising ~100 texts costs a tenth of a second)."""
+    import json
+
+    from .settings import cache_dir
+
     kb = knowledge_base()
     base = package_data_dir("catalog") / "texts"
+    named = [(lic.id, name) for lic in kb.licenses.values() for name in lic.texts]
+    raw = {name: (base / name).read_bytes() for _, name in named}
+    key = hashlib.sha256(json.dumps([INDEX_VERSION, named]).encode()
+                         + b"".join(hashlib.sha256(raw[n]).digest() for _, n in named)).hexdigest()
+    path = cache_dir() / f"license-index-{key[:32]}.json"
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if cached.get("key") == key:
+            return tuple(_Reference(lid, name, joined, tuple(snips))
+                         for lid, name, joined, snips in cached["refs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     refs = []
-    for lic in kb.licenses.values():
-        for name in lic.texts:
-            words = normalise((base / name).read_text(encoding="utf-8"))
-            refs.append(_Reference(lic.id, name, tuple(words), " " + " ".join(words) + " ", _shingles(words)))
+    for lid, name in named:
+        words = normalise(raw[name].decode("utf-8"))
+        refs.append(_Reference(lid, name, " " + " ".join(words) + " ", _snippets(words)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": key, "refs": [[r.license_id, r.name, r.joined, list(r.snippets)]
+                                                         for r in refs]}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
     return tuple(refs)
 
 
 def _exact_spans(joined: str, refs: tuple[_Reference, ...]) -> list[tuple[int, int, _Reference]]:
     """Word spans of the text that are a whole reference, longest first, not overlapping."""
     found: list[tuple[int, int, _Reference]] = []
-    for ref in sorted(refs, key=lambda r: -len(r.words)):
+    for ref in sorted(refs, key=lambda r: -len(r.joined)):
+        if len(ref.joined) > len(joined):
+            continue
         at = joined.find(ref.joined)
         while at >= 0:
             start = joined.count(" ", 0, at + 1) - 1
-            span = (start, start + len(ref.words))
+            span = (start, start + ref.joined.count(" ") - 1)
             if not any(s < span[1] and span[0] < e for s, e, _ in found):
                 found.append((*span, ref))
                 break
@@ -157,41 +205,46 @@ def _diff(words: list[str], ref: _Reference) -> tuple[float, float, tuple[Differ
     """How much of the reference ``words`` hold in order, how alike the two are
     (difflib's ratio, which also counts the text's extra words), and the passages
     that differ."""
-    if len(words) > MAX_DIFF_RATIO * len(ref.words) + 200:
+    ref_words = ref.words
+    if len(words) > MAX_DIFF_RATIO * len(ref_words) + 200:
         held = len(ref.shingles & _shingles(words)) / max(1, len(ref.shingles))
-        extra = Difference("added", "", f"{len(words) - len(ref.words)} more words than the reference", "")
+        extra = Difference("added", "", f"{len(words) - len(ref_words)} more words than the reference", "")
         return min(held, 0.999), 0.0, (extra,), 0
-    matcher = difflib.SequenceMatcher(None, words, ref.words, autojunk=False)
+    matcher = difflib.SequenceMatcher(None, words, ref_words, autojunk=False)
     matched = sum(b.size for b in matcher.get_matching_blocks())
-    ratio = 2 * matched / max(1, len(words) + len(ref.words))
+    ratio = 2 * matched / max(1, len(words) + len(ref_words))
     diffs = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
         kind = {"replace": "changed", "insert": "removed", "delete": "added"}[tag]
-        context = " ".join(ref.words[max(0, j1 - CONTEXT_WORDS) : j1])
-        diffs.append(Difference(kind, " ".join(ref.words[j1:j2])[:500], " ".join(words[i1:i2])[:500], context))
-    similarity = matched / max(1, len(ref.words))
+        context = " ".join(ref_words[max(0, j1 - CONTEXT_WORDS) : j1])
+        diffs.append(Difference(kind, " ".join(ref_words[j1:j2])[:500], " ".join(words[i1:i2])[:500], context))
+    similarity = matched / max(1, len(ref_words))
     if diffs:
         similarity = min(similarity, 0.999)
-    if len(ref.words) <= SHORT_REFERENCE and matched >= 0.8 * len(words):
+    if len(ref_words) <= SHORT_REFERENCE and matched >= 0.8 * len(words):
         # a short text (WTFPL, a one-paragraph policy): one dropped sentence is much of it
-        similarity = max(similarity, min(0.999, MIN_SIMILAR)) if matched / len(ref.words) >= 0.3 else similarity
+        similarity = max(similarity, min(0.999, MIN_SIMILAR)) if matched / len(ref_words) >= 0.3 else similarity
     return similarity, ratio, tuple(diffs[:MAX_DIFFERENCES]), max(0, len(diffs) - MAX_DIFFERENCES)
 
 
 def _closest(words: list[str], refs: tuple[_Reference, ...]) -> Identification | None:
-    doc = _shingles(words)
-    if not doc:
+    """The reference this text is a modified copy of, if any. Candidates are found
+    cheaply (runs of words of each found in the other), then compared word by word."""
+    if not words:
         return None
+    joined = " " + " ".join(words) + " "
+    mine = _snippets(words)
     scored = []
     for ref in refs:
-        held = len(doc & ref.shingles) / max(1, len(ref.shingles))
-        if held >= MIN_CANDIDATE:
-            scored.append((held, len(doc & ref.shingles) / len(doc), ref))
-    scored.sort(key=lambda s: (-(s[0] + s[1]), s[2].name))
+        theirs = sum(s in joined for s in ref.snippets) / max(1, len(ref.snippets))
+        ours = sum(s in ref.joined for s in mine) / max(1, len(mine))
+        if theirs >= MIN_CANDIDATE or (ours >= 0.8 and ref.joined.count(" ") - 1 <= SHORT_REFERENCE):
+            scored.append((theirs + ours, ref))
+    scored.sort(key=lambda s: (-s[0], s[1].name))
     best: tuple[float, Identification] | None = None
-    for _, _, ref in scored[:3]:
+    for _, ref in scored[:3]:
         similarity, ratio, diffs, more = _diff(words, ref)
         if similarity < MIN_SIMILAR:
             continue
@@ -228,9 +281,9 @@ def identify_all(text: str, kb: KnowledgeBase | None = None) -> list[Identificat
         # whole references plus words of no reference: text was added to the first one
         first = spans[0][2]
         added = Difference("added", "", " ".join(rest)[:500], "")
-        return _dedupe([Identification(first.license_id, first.name, "modified",
-                                       len(first.words) / (len(first.words) + len(rest)), (added,)),
-                        *found[1:]])
+        size = first.joined.count(" ") - 1
+        return _dedupe([Identification(first.license_id, first.name, "modified", size / (size + len(rest)),
+                                       (added,)), *found[1:]])
     return []
 
 
@@ -289,6 +342,23 @@ def _from_declared(kb: KnowledgeBase, source: str, value: str) -> Evidence:
     return Evidence(source, value, resolved.license_id)
 
 
+def _other(kb: KnowledgeBase, card: dict) -> list[Evidence]:
+    """``license: other``: the license the card names (``license_name``, any spelling the
+    knowledge base knows) or links to (``license_link``, a known URL of a license)."""
+    out = []
+    name, link = card.get("license_name"), card.get("license_link")
+    link = link if isinstance(link, str) else None
+    if name:
+        named = _from_declared(kb, "card-name", str(name))
+        out.append(Evidence(named.source, named.declared, named.license_id,
+                            f"license_link: {link}" if link and named.license_id else named.detail))
+    if link and not any(e.license_id for e in out):
+        linked = kb.license_for_link(link)
+        out.append(Evidence("card-link", link[:300], linked,
+                            None if linked else "the link is not a license text fmcat knows: a person must read it"))
+    return out
+
+
 def file_evidence(path: str, text: str) -> list[Evidence]:
     """What one license-like file says: each license it holds, exactly or modified."""
     sha = text_sha256(text)
@@ -337,11 +407,8 @@ def resolve_license(
     for value in values:
         ev = _from_declared(kb, "card", str(value))
         evidence.append(ev)
-        if ev.license_id is None and str(value).lower() == "other" and card.get("license_name"):
-            named = _from_declared(kb, "card-name", str(card["license_name"]))
-            link = card.get("license_link")
-            evidence.append(Evidence(named.source, named.declared, named.license_id,
-                                     f"license_link: {link}" if link else named.detail))
+        if ev.license_id is None and str(value).lower() == "other":
+            evidence += _other(kb, card)
     for tag in tags:
         if isinstance(tag, str) and tag.startswith("license:"):
             value = tag.split(":", 1)[1]
@@ -358,8 +425,14 @@ def resolve_license(
         doubt += " — review the differences (`fmcat show`); the original's terms are not assumed"
         label = f"modified {modified[0].modified_from}"
         return LicenseResolution(None, label, "license-file", tuple(evidence), None, sha, doubt)
-    named = [e for e in evidence if e.license_id]
+    # a policy that accompanies a license (gpt-oss's usage policy beside Apache-2.0) adds to it
+    supplements = sorted({e.license_id for e in evidence
+                          if e.license_id and (lic := kb.get(e.license_id)) is not None and lic.supplement})
+    named = [e for e in evidence if e.license_id and e.license_id not in supplements]
     if not named:
+        if supplements:
+            joined = " AND ".join(supplements)
+            return LicenseResolution(joined, joined, "license-file", tuple(evidence), None, sha)
         first = evidence[0] if evidence else None
         return LicenseResolution(None, first.declared if first else None, first.source if first else None,
                                  tuple(evidence), None, sha)
@@ -370,4 +443,5 @@ def resolve_license(
         said = "; ".join(f"{e.source} says {e.license_id}"
                          + (f" ({e.declared})" if e.source == "license-file" else "") for e in named)
         conflict = f"{said}: the most restrictive, {chosen.license_id}, governs"
-    return LicenseResolution(chosen.license_id, chosen.declared, chosen.source, tuple(evidence), conflict, sha)
+    governing = " AND ".join([chosen.license_id, *supplements]) if supplements else chosen.license_id
+    return LicenseResolution(governing, chosen.declared, chosen.source, tuple(evidence), conflict, sha)

@@ -36,6 +36,17 @@ def hub_endpoint() -> str:
     return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
 
 
+def cache_dir() -> Path:
+    """Where fmcat keeps caches it can rebuild at any time (the license-text index):
+    ``FMCAT_HOME/cache`` when FMCAT_HOME is set, else the platform's user cache dir."""
+    value = os.environ.get(ENV_HOME)
+    if value:
+        return Path(value).expanduser() / "cache"
+    from platformdirs import user_cache_path
+
+    return user_cache_path("fmcat", appauthor=False)
+
+
 def home() -> Path:
     """fmcat's data directory: ``FMCAT_HOME`` or the platform's user data dir."""
     value = os.environ.get(ENV_HOME)

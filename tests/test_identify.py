@@ -315,3 +315,22 @@ def test_a_llama2_text_under_any_license_file_name_governs_over_an_apache_card(f
     shown = fmcat.json("show", "ft")
     assert any(e["source"] == "license-file" and e["declared"] == filename and e["license"] == "llama2"
                for e in shown["license_evidence"])
+
+
+def test_the_reference_index_is_cached_by_the_texts_hashes(tmp_path, monkeypatch):
+    import fmcat.identify as ident
+
+    monkeypatch.setenv("FMCAT_HOME", str(tmp_path / "home"))
+    ident._references.cache_clear()
+    built = ident._references()
+    (cached,) = (tmp_path / "home" / "cache").glob("license-index-*.json")
+    stamp = cached.stat().st_mtime_ns
+    ident._references.cache_clear()
+    assert ident._references() == built and cached.stat().st_mtime_ns == stamp  # read, not rebuilt
+    # an index for other texts (another key) is never used
+    data = json.loads(cached.read_text())
+    data["key"] = "0" * 64
+    cached.write_text(json.dumps(data))
+    ident._references.cache_clear()
+    assert ident._references() == built
+    ident._references.cache_clear()
