@@ -151,6 +151,11 @@ def _same(model: Model, spec: EntrySpec) -> bool:
     return all(getattr(model, k) == v for k, v in spec.columns().items())
 
 
+def _same_files(model: Model, spec: EntrySpec) -> bool:
+    recorded = {(f.path, f.size, f.sha256, f.blob_id, f.is_lfs) for f in model.files}
+    return recorded == {(f.path, f.size, f.sha256, f.blob_id, f.lfs) for f in spec.files or ()}
+
+
 def upsert_entries(
     session: Session,
     specs: Sequence[EntrySpec],
@@ -169,28 +174,27 @@ def upsert_entries(
     new_specs: list[EntrySpec] = []
     for start in range(0, len(specs), _CHUNK):
         chunk = specs[start : start + _CHUNK]
-        existing = {
-            m.name: m
-            for m in session.scalars(
-                select(Model).where(Model.name.in_([s.name for s in chunk]))
-            )
-        }
+        query = select(Model).where(Model.name.in_([s.name for s in chunk]))
+        if any(spec.files is not None for spec in chunk):
+            query = query.options(selectinload(Model.files))
+        existing = {m.name: m for m in session.scalars(query)}
         for spec in chunk:
             model = existing.get(spec.name)
+            owner = spec.origin if (spec.origin and not respect_user) else origin
             if model is None:
                 row = spec.columns() | {
-                    "origin": origin, "created_at": now, "updated_at": now,
-                    "license_source": _license_source(spec, origin),
+                    "origin": owner, "created_at": now, "updated_at": now,
+                    "license_source": _license_source(spec, owner),
                 }
                 new_rows.append(row)
                 new_specs.append(spec)
                 result.added.append(spec.name)
             elif respect_user and model.origin != origin:
                 result.kept.append(spec.name)
-            elif _same(model, spec) and model.origin == origin and spec.files is None:
+            elif _same(model, spec) and model.origin == owner and (spec.files is None or _same_files(model, spec)):
                 result.unchanged.append(spec.name)
             else:
-                _update(session, model, spec, origin, now)
+                _update(session, model, spec, owner, now)
                 result.updated.append(spec.name)
     # Plain executemany plus one SELECT per chunk for the new ids: RETURNING over
     # many rows costs far more in SQLAlchemy's result splicing.
@@ -345,7 +349,14 @@ def list_models(
     if category:
         query = query.where(Model.category == category)
     if license:
-        query = query.where(or_(Model.license_id == license, Model.license_declared == license))
+        from .errors import InvalidInput
+
+        try:
+            resolved = knowledge_base().resolve(license)
+        except InvalidInput:
+            resolved = None  # an id the knowledge base does not know: match what was declared
+        wanted = resolved.license_id if resolved and resolved.license_id else license
+        query = query.where(or_(Model.license_id == wanted, Model.license_declared == license))
     return [
         ModelSummary(
             name=r.name, display_name=r.display_name, provider=r.provider, category=r.category,
@@ -439,6 +450,7 @@ def export_entries(session: Session) -> list[dict[str, Any]]:
             "sources": dict(m.facts or {}),
             "unconfirmed": list(m.unconfirmed or []),
             "card": dict(m.card or {}),
+            "origin": m.origin,
             "files": [
                 {"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id, "lfs": f.is_lfs}
                 for f in m.files

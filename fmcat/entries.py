@@ -20,15 +20,17 @@ ACCESS = ("api", "open", "gated")
 GATED = ("auto", "manual")
 # how a model derives from its base models (the Hub card's base_model_relation)
 RELATIONS = ("adapter", "finetune", "quantized", "merge")
+ORIGINS = ("curated", "user", "import")  # who owns an entry: init updates only curated ones
 MAX_BASES = 20
 MAX_NAME = 300
 MAX_TEXT = 1000
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
+MAX_PROBLEMS = 50  # bad records reported by one import
 
 ENTRY_KEYS = (
     "name", "display_name", "provider", "category", "license", "license_name", "license_link",
     "access", "repo_id", "revision", "local_path", "task", "architecture", "library_name",
-    "base_model", "base_model_relation", "datasets", "gated", "has_remote_code", "sources", "unconfirmed", "files", "card",
+    "base_model", "base_model_relation", "datasets", "gated", "has_remote_code", "sources", "unconfirmed", "files", "card", "origin",
 )
 FILE_KEYS = ("path", "size", "sha256", "blob_id", "lfs")
 
@@ -80,6 +82,7 @@ class EntrySpec:
     unconfirmed: tuple[str, ...] = ()
     files: tuple[FileSpec, ...] | None = None  # None: leave recorded files alone
     card: dict[str, Any] = field(default_factory=dict)
+    origin: str | None = None  # as exported: an import keeps curated entries curated
     # set by sources (fmcat add / sync), not by entry files
     license_source: str | None = None
     license_text_sha256: str | None = None
@@ -273,6 +276,9 @@ def parse_entry(raw: Any, kb: KnowledgeBase, *, index: int | None = None, from_c
     if not isinstance(has_code, bool):
         raise InvalidInput(f"{where}: has_remote_code must be true or false")
 
+    origin = _text(raw, "origin", where, limit=20)
+    if origin is not None and origin not in ORIGINS:
+        raise InvalidInput(f"{where}: origin must be one of {', '.join(ORIGINS)}")
     sources = raw.get("sources") or {}
     if not isinstance(sources, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and len(v) <= 4 * MAX_TEXT and not _CONTROL.search(v)
@@ -320,6 +326,7 @@ def parse_entry(raw: Any, kb: KnowledgeBase, *, index: int | None = None, from_c
         unconfirmed=_string_list(raw, "unconfirmed", where),
         files=files,
         card=card,
+        origin=origin,
     )
 
 
@@ -330,12 +337,28 @@ def parse_entries(items: Any, kb: KnowledgeBase, where: str) -> list[EntrySpec]:
         items = [items]  # a single entry
     if not isinstance(items, list):
         raise InvalidInput(f"{where}: expected a list of entries (or a mapping with a 'models' list)")
-    specs = [parse_entry(item, kb, index=i) for i, item in enumerate(items)]
+    specs: list[EntrySpec] = []
+    problems: list[InvalidInput] = []
     seen: set[str] = set()
-    for spec in specs:
-        if spec.name in seen:
-            raise InvalidInput(f"{where}: entry {_clip(spec.name)!r} appears twice")
+    for i, item in enumerate(items):
+        try:
+            spec = parse_entry(item, kb, index=i)
+            if spec.name in seen:
+                raise InvalidInput(f"{where}: entry {_clip(spec.name)!r} appears twice")
+        except InvalidInput as exc:
+            problems.append(exc)
+            if len(problems) >= MAX_PROBLEMS:
+                break
+            continue
         seen.add(spec.name)
+        specs.append(spec)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        # every bad record, not only the first, so one pass fixes the file; still one line
+        more = f" (the first {MAX_PROBLEMS})" if len(problems) >= MAX_PROBLEMS else ""
+        raise InvalidInput(f"{where}: {len(problems)} bad records{more}: " + "; ".join(p.message for p in problems),
+                           hint="nothing was imported")
     return specs
 
 

@@ -97,8 +97,12 @@ def build_report(session: Session, use: Use, policy: Policy | None, catalog: str
         })
     by_category = Counter(r["category"] for r in rows)
     by_verdict = Counter(r["verdict"] for r in rows)
+    # the order of the table and of the sections: models needing attention first, then by name
+    rows.sort(key=lambda r: (not (r["verdict"] in FAILING or r["violations"]),
+                             (r["display_name"] or r["name"]).lower(), r["name"]))
     obligations = Counter(o for r in rows for o in r["obligations"])
     violating = [r["name"] for r in rows if r["violations"]]
+    attention = [r["name"] for r in rows if r["verdict"] in FAILING or r["violations"]]
     return {
         "fmcat_version": __version__,
         "generated_at": _iso(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)),
@@ -113,7 +117,8 @@ def build_report(session: Session, use: Use, policy: Policy | None, catalog: str
             "by_verdict": {v: by_verdict.get(v, 0) for v in VERDICTS},
             "violations": len(violating),
             "violating_models": violating,
-            "needs_attention": sum(1 for r in rows if r["verdict"] in FAILING or r["violations"]),
+            "needs_attention": len(attention),
+            "attention_models": attention,
             "obligations": [{"text": t, "models": n} for t, n in obligations.most_common()],
         },
         "models": rows,

@@ -258,10 +258,20 @@ def test_pull_killed_mid_file_then_completed(cli, hub_server, repo_id):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     partial = None
+    def growing_partial() -> Path | None:
+        """A partial download with bytes in it; one renamed to its final name between
+        listing and stat is simply not partial any more (no race on the listing)."""
+        for p in blobs.glob("*.incomplete") if blobs.exists() else ():
+            try:
+                if p.stat().st_size > 0:
+                    return p
+            except FileNotFoundError:
+                continue
+        return None
+
     while time.time() < deadline and proc.poll() is None:
-        found = [p for p in blobs.glob("*.incomplete") if p.stat().st_size > 0] if blobs.exists() else []
-        if found:
-            partial = found[0]
+        partial = growing_partial()
+        if partial is not None:
             proc.send_signal(signal.SIGKILL)
             break
         time.sleep(0.005)

@@ -20,7 +20,8 @@ from .conftest import REPO, SHARED
 BACKENDS = ("sqlite",)  # identification does not depend on the catalog's database
 SHIPPED = REPO / "catalog" / "texts"
 HAVE_SHARED = (SHARED / "licenses").is_dir()
-NO_SHARED = "the shared license texts (../shared/licenses beside the checkout) are not here; the shipped copies are tested"
+NO_SHARED = ("the project's shared/ folder is not beside this checkout (../shared/licenses): the shipped copies in "
+             "catalog/texts/ were tested instead; put shared/ beside the checkout to compare against it too")
 TEXTS = SHARED / "licenses" if HAVE_SHARED else SHIPPED
 # every reference text the knowledge base names, and the license it belongs to
 EXPECTED = {name: lic.id for lic in knowledge_base().licenses.values() for name in lic.texts}

@@ -124,7 +124,7 @@ def test_gpu_without_cuda_exits_2_and_records_nothing(cli, tiny_dir, tmp_path):
     import torch
 
     if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
+        pytest.skip("this machine has CUDA: the refusal of --gpu without CUDA is tested on machines without it")
     cli("add", str(_copy(tiny_dir, "gpt2", tmp_path / "m")), "--name", "t/m")
     before = cli("export").stdout
     proc = cli("smoke-test", "t/m", "--gpu", expect=2)

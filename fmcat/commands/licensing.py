@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..cli import State, clean, emit_json, echo_table, json_option, pass_state
+from ..cli import State, clean, echo, echo_table, emit_json, json_option, paint, pass_state
 from .options import build_use, use_options
 
 
@@ -62,7 +62,7 @@ def _render(result: Any) -> None:
         title = clean(d.display_name or d.model)
         name = f" ({clean(d.model)})" if d.display_name and d.display_name != d.model else ""
         click.echo("")
-        click.echo(f"{title}{name}: {d.verdict.upper()}  [{clean(d.license or 'no license')}, {d.category}]")
+        echo(f"{title}{name}: {paint(d.verdict.upper(), d.verdict)}  [{clean(d.license or 'no license')}, {d.category}]")
         for flag in d.flags:
             click.echo(_wrap(f"! {flag}", "  "))
         if d.lineage:

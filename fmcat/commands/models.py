@@ -18,6 +18,20 @@ def _progress(as_json: bool) -> bool:
             and not (quiet and quiet.quiet))
 
 
+def summarise_skipped(skipped: list[tuple[str, str]], *, named: bool) -> bool:
+    """One line on stderr per kind of reason models were skipped (a command that did
+    nothing never looks like one that checked everything). True when models named on
+    the command line were skipped: the command then exits 1."""
+    groups: dict[str, int] = {}
+    for _, why in skipped:
+        key = (why or "skipped").split(":", 1)[0]
+        groups[key] = groups.get(key, 0) + 1
+    for key, n in groups.items():
+        hint = " — `fmcat add REPO` pins a Hub model" if key.startswith("not pinned") else ""
+        click.echo(f"{n} model{'s' if n != 1 else ''} skipped: {key}{hint}", err=True)
+    return bool(skipped) and named
+
+
 def _names(names: tuple[str, ...], all_: bool) -> list[str] | None:
     if bool(names) == all_:
         raise click.UsageError("name the models, or give --all")
@@ -149,6 +163,8 @@ def pull(state: State, names: tuple[str, ...], all_: bool, as_json: bool) -> Non
                 raise InvalidInput(f"{p.name} is {p.skip_reason}")
     results = [pull_one(p, progress=_progress(as_json)) for p in plans]
     failed = any(r.status == "failed" for r in results)
+    failed |= summarise_skipped([(r.model, r.reason or "") for r in results if r.status == "skipped"],
+                                named=refs is not None)
     if as_json:
         emit_json([r.to_dict() for r in results])
         if failed:
@@ -156,7 +172,7 @@ def pull(state: State, names: tuple[str, ...], all_: bool, as_json: bool) -> Non
         return
     for r in results:
         if r.status == "skipped":
-            click.echo(f"{clean(r.model)}: skipped ({r.reason})", err=True)
+            continue
         elif r.status == "failed":
             click.echo(f"{clean(r.model)}: FAILED - {clean(r.reason)}")
         else:
@@ -208,7 +224,8 @@ def verify(state: State, names: tuple[str, ...], all_: bool, as_json: bool) -> N
         for n, why in skipped:
             if refs is not None:
                 click.echo(f"{clean(n)}: skipped ({why})", err=True)
-    if any(r.status == "failed" for r in results):
+    named_skipped = summarise_skipped(skipped, named=refs is not None)
+    if any(r.status == "failed" for r in results) or named_skipped:
         raise SystemExit(1)
 
 
@@ -230,9 +247,12 @@ def sync(state: State, names: tuple[str, ...], all_: bool, update: bool, as_json
 
     refs = _names(names, all_)
     with state.session() as s:
-        plans = [p for p in plan(s, refs) if p.source == "hub" and p.revision]
+        every = plan(s, refs)
+    plans = [p for p in every if p.source == "hub" and p.revision]
+    skipped = [(p.name, p.skip_reason or "not a Hub model: nothing to sync")
+               for p in every if not (p.source == "hub" and p.revision)]
     read = [sync_read(p) for p in plans]
-    if len(read) == 1 and read[0][0].status == "failed":
+    if refs is not None and len(every) == 1 and read and read[0][0].status == "failed":
         from ..errors import FmcatError
 
         raise FmcatError(read[0][0].reason or "sync failed")  # one model: it could not run, exit 2
@@ -241,8 +261,10 @@ def sync(state: State, names: tuple[str, ...], all_: bool, update: bool, as_json
         for result, info in read:
             results.append(record_sync(s, result, info, update=update))
     failed = any(r.status == "failed" for r in results)
+    failed |= summarise_skipped(skipped, named=refs is not None)
     if as_json:
-        emit_json([r.to_dict() for r in results])
+        emit_json([r.to_dict() for r in results]
+                  + [{"model": n, "status": "skipped", "reason": why} for n, why in skipped])
         if failed:
             raise SystemExit(1)
         return
@@ -327,5 +349,7 @@ def smoke_test(state: State, names: tuple[str, ...], all_: bool, gpu: bool, devi
         for o in outcomes:
             if o.reason:
                 click.echo(f"{clean(o.model)}: {o.status}: {clean(o.reason)}")
-    if any(o.status == "failed" for o in outcomes):
+    named_skipped = summarise_skipped([(o.model, o.reason or "") for o in outcomes if o.status == "skipped"],
+                                      named=refs is not None)
+    if any(o.status == "failed" for o in outcomes) or named_skipped:
         raise SystemExit(1)

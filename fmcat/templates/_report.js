@@ -4,7 +4,8 @@
   // textContent, never as HTML.
   var data = JSON.parse(document.getElementById("fmcat-data").textContent);
   var strings = data.strings, rows = data.rows;
-  var PAGE = 100, page = 0, sortKey = "name", sortDir = 1;
+  // rows come in the report's order (needing attention first, then by name), as the sections do
+  var PAGE = 100, page = 0, sortKey = null, sortDir = 1;
   var tbody = document.querySelector("#models tbody");
   var filter = document.getElementById("filter");
   var fCat = document.getElementById("f-category"), fVer = document.getElementById("f-verdict");
@@ -36,6 +37,7 @@
       return (!q || r._text.indexOf(q) !== -1) && (!c || r.category === c) && (!v || r.verdict === v);
     });
     out.sort(function (a, b) {
+      if (sortKey === null) return a._i - b._i;
       var x = value(a, sortKey), y = value(b, sortKey);
       return x < y ? -sortDir : x > y ? sortDir : a._i - b._i;
     });
