@@ -161,22 +161,30 @@ def validate_repo_id(repo_id: str, where: str = "repo id") -> str:
     return repo_id
 
 
+def split_model_ref(ref: str) -> tuple[str, str]:
+    """``org/name[@rev]``, ``hf://org/name[@rev]`` or a Hub URL (…/org/name[/tree/rev])
+    as (repo id, revision or ""), without validating either."""
+    from urllib.parse import urlparse
+
+    raw = str(ref).strip()
+    if raw.startswith("hf://"):
+        raw = raw[5:]
+        if raw.startswith("models/"):
+            raw = raw[len("models/"):]
+    elif raw.startswith(("http://", "https://")):
+        parts = [p for p in urlparse(raw).path.split("/") if p]
+        if parts[:1] == ["models"]:
+            parts = parts[1:]
+        rev = parts[3] if len(parts) >= 4 and parts[2] in ("tree", "blob", "resolve", "commit") else ""
+        raw = "/".join(parts[:2]) + (f"@{rev}" if rev else "")
+    repo_id, _, rev = raw.partition("@")
+    return repo_id, rev
+
+
 def model_key(ref: str) -> str:
     """How a model reference compares: ``org/name``, ``hf://org/name@rev`` and
     ``https://huggingface.co/org/name/tree/main`` are one key, in any letter case."""
-    from urllib.parse import urlparse
-
-    text = str(ref).strip()
-    if text.startswith("hf://"):
-        text = text[5:]
-        if text.startswith("models/"):
-            text = text[len("models/"):]
-    elif text.startswith(("http://", "https://")):
-        parts = [p for p in urlparse(text).path.split("/") if p]
-        if parts[:1] == ["models"]:
-            parts = parts[1:]
-        text = "/".join(parts[:2])
-    return text.partition("@")[0].strip().strip("/").lower()
+    return split_model_ref(ref)[0].strip().strip("/").lower()
 
 
 def _string_list(raw: dict[str, Any], key: str, where: str, *, control: bool = False) -> tuple[str, ...]:

@@ -18,9 +18,8 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import urlparse
 
-from .entries import EntrySpec, FileSpec, validate_repo_id
+from .entries import EntrySpec, FileSpec, split_model_ref, validate_repo_id
 from .errors import FmcatError, InvalidInput
 from .identify import Evidence, LicenseResolution, resolve_license
 
@@ -81,23 +80,9 @@ class SourceInfo:
 
 def parse_hub_ref(text: str, revision: str | None = None) -> HubRef:
     """``org/name[@rev]``, ``hf://org/name[@rev]`` or a Hub URL (…/org/name[/tree/rev])."""
-    raw = text.strip()
-    if not raw:
+    if not text.strip():
         raise InvalidInput("empty model source", hint="give org/name, hf://org/name or a Hub URL")
-    if raw.startswith("hf://"):
-        raw = raw[5:]
-        if raw.startswith("models/"):
-            raw = raw[len("models/"):]
-    elif raw.startswith(("http://", "https://")):
-        parts = [p for p in urlparse(raw).path.split("/") if p]
-        if parts[:1] == ["models"]:
-            parts = parts[1:]
-        if len(parts) >= 4 and parts[2] in ("tree", "blob", "resolve", "commit"):
-            rev = parts[3]
-            raw = "/".join(parts[:2]) + "@" + rev
-        else:
-            raw = "/".join(parts)
-    repo_id, _, rev = raw.partition("@")
+    repo_id, rev = split_model_ref(text)
     if len(repo_id) > 200 or repo_id.count("/") != 1:
         raise InvalidInput(f"{_clip(repo_id)!r} is not a Hub repo id", hint="use org/name, e.g. meta-llama/Llama-2-7b-hf")
     validate_repo_id(repo_id, "model source")

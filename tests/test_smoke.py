@@ -63,7 +63,8 @@ def test_every_fixture_model_passes_on_cpu_through_the_hub(cli, tiny_repos):
 
 def test_api_only_models_are_skipped(cli):
     cli("init")
-    runs = {r["model"]: r for r in cli.json("smoke-test", "GPT-4", "Claude 2", "--device", "cpu")}
+    # named explicitly and then skipped: exit 1, with the reason for each
+    runs = {r["model"]: r for r in cli.json("smoke-test", "GPT-4", "Claude 2", "--device", "cpu", expect=1)}
     assert {r["status"] for r in runs.values()} == {"skipped"}
     assert "no weights" in runs["openai/gpt-4"]["reason"]
 
