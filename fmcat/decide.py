@@ -143,8 +143,7 @@ def _decide_one(lic: License, use: Use, props: dict[str, bool | None], kb: Knowl
         confirm = f"Confirm that {' and '.join(found)}: otherwise {rule.effect} ({rule.clause.section})"
         verdicts.append(effect)
         reasons.append(Reason(quote.clause, quote.text, effect))
-        if confirm not in obligations:
-            obligations.append(confirm)
+        obligations += [o for o in (confirm, *rule.obligations) if o not in obligations]
     if not verdicts:
         grant = lic.grant
         reasons = [Reason(f"{lic.name} {grant.section}" if grant else lic.name,
