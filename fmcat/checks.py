@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .catalog import find_model
-from .entries import model_key
 from .decide import Decider, ModelDecision, ModelFacts, Use, decide_model, multimodal
+from .entries import model_key
 from .licenses import knowledge_base
 from .models import Model, SmokeTest, Verification
 from .policy import Policy, Waiver, apply_policy, unmatched_waivers

@@ -30,7 +30,8 @@ MAX_PROBLEMS = 50  # bad records reported by one import
 ENTRY_KEYS = (
     "name", "display_name", "provider", "category", "license", "license_name", "license_link",
     "access", "repo_id", "revision", "local_path", "task", "architecture", "library_name",
-    "base_model", "base_model_relation", "datasets", "gated", "has_remote_code", "sources", "unconfirmed", "files", "card", "origin",
+    "base_model", "base_model_relation", "datasets", "gated", "has_remote_code", "sources", "unconfirmed",
+    "files", "card", "origin",
 )
 FILE_KEYS = ("path", "size", "sha256", "blob_id", "lfs")
 

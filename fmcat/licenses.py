@@ -85,7 +85,8 @@ class Rule:
                 return False
         if self.regions:
             if use.region is None:
-                unknown.append("the licensee is not established in " + " or ".join(sorted(r.upper() for r in self.regions)))
+                where = " or ".join(sorted(r.upper() for r in self.regions))
+                unknown.append(f"the licensee is not established in {where}")
             elif not any(kb.in_region(use.region, r) for r in self.regions):
                 return False
         for prop in sorted(self.model):
@@ -156,7 +157,7 @@ class KnowledgeBase:
         self._links = {_link_key(url): lic.id for lic in licenses for url in (*lic.links, lic.url) if url}
         self._domain_words = {w: d.id for d in self.domains.values() for w in (d.id, *d.aliases)}
         self._resolved: dict[str, Resolved] = {}
-        from license_expression import Licensing, LicenseSymbol
+        from license_expression import LicenseSymbol, Licensing
 
         self._licensing = Licensing(
             [LicenseSymbol(lic.id, aliases=lic.spellings) for lic in licenses]

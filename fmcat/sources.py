@@ -189,8 +189,10 @@ def read_hub(ref: HubRef, *, name: str | None = None, license_override: str | No
     gated = info.gated if info.gated in ("auto", "manual") else None
     texts: dict[str, str | None] = {}
     paths = {f.path for f in files}
+    sizes = {f.path: f.size for f in files}
     wanted = [p for p in ("config.json", "model_index.json") if p in paths]
-    wanted += license_paths(paths, card)
+    # license-like files are read only when small: a large file in a licenses/ folder is not a license text
+    wanted += [p for p in license_paths(paths, card) if (sizes.get(p) or 0) <= MAX_METADATA_BYTES]
     for path in wanted:
         try:
             texts[path] = _download_text(ref.repo_id, sha, path)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, assert_one_line_error
+from .conftest import assert_one_line_error
 from .hubfixture import card, safetensors_bytes
 
 BACKENDS = ("sqlite",)

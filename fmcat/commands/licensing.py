@@ -6,7 +6,16 @@ from typing import Any
 
 import click
 
-from ..cli import State, clean, echo, echo_table, emit_json, json_option, paint, pass_state
+from ..cli import (
+    State,
+    clean,
+    echo,
+    echo_table,
+    emit_json,
+    json_option,
+    paint,
+    pass_state,
+)
 from .options import build_use, use_options
 
 

@@ -9,7 +9,6 @@ import click
 from ..cli import State, clean, emit_json, json_option, pass_state
 from .options import build_use, use_options
 
-
 FORMATS = {".html": "html", ".htm": "html", ".cdx.json": "cyclonedx", ".json": "json"}
 
 
