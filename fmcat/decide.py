@@ -100,6 +100,7 @@ class Reason:
     clause: str
     text: str
     verdict: str
+    quoted: bool = True  # False: fmcat's own words (a note, an unknown), never shown as a quote
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,12 +120,12 @@ def _decide_one(lic: License, use: Use, props: dict[str, bool | None], kb: Knowl
         return LicenseDecision(lic.id, "unknown", (), (Reason(
             f"{lic.name}: a license family",
             f"{note}: the verdict depends on which one applies; read the model's own license text "
-            "(its LICENSE file) and record it with `fmcat add --license ID`.", "unknown"),))
+            "(its LICENSE file) and record it with `fmcat add --license ID`.", "unknown", False),))
     if not lic.terms:
         return LicenseDecision(lic.id, "unknown", (), (Reason(
             f"{lic.name}: terms not in the knowledge base",
             f"{lic.name} is recognised, but its terms are not in fmcat's knowledge base (no text of it is "
-            "shipped): a person must read it; it is never silently allowed.", "unknown"),))
+            "shipped): a person must read it; it is never silently allowed.", "unknown", False),))
     reasons: list[Reason] = []
     obligations: list[str] = []
     verdicts: list[str] = []
@@ -132,7 +133,7 @@ def _decide_one(lic: License, use: Use, props: dict[str, bool | None], kb: Knowl
         found = rule.check(use, props, kb)
         if found is False:
             continue
-        quote = Reason(f"{lic.name} {rule.clause.section}", rule.clause.text, rule.effect)
+        quote = Reason(f"{lic.name} {rule.clause.section}", rule.clause.text, rule.effect, rule.clause.quoted)
         if found is True:
             verdicts.append(rule.effect)
             reasons.append(quote)
@@ -142,12 +143,13 @@ def _decide_one(lic: License, use: Use, props: dict[str, bool | None], kb: Knowl
         effect = "conditional"
         confirm = f"Confirm that {' and '.join(found)}: otherwise {rule.effect} ({rule.clause.section})"
         verdicts.append(effect)
-        reasons.append(Reason(quote.clause, quote.text, effect))
+        reasons.append(Reason(quote.clause, quote.text, effect, quote.quoted))
         obligations += [o for o in (confirm, *rule.obligations) if o not in obligations]
     if not verdicts:
         grant = lic.grant
         reasons = [Reason(f"{lic.name} {grant.section}" if grant else lic.name,
-                          grant.text if grant else "no term of this license restricts the use", "allowed")]
+                          grant.text if grant else "no term of this license restricts the use", "allowed",
+                          grant.quoted if grant else False)]
     verdict = worst(*verdicts) if verdicts else "allowed"
     reasons.sort(key=lambda r: -_RANK[r.verdict])
     return LicenseDecision(lic.id, verdict, tuple(obligations), tuple(reasons))
@@ -172,7 +174,7 @@ class Decider:
     def _decide(self, license_expr: str | None, props: dict[str, bool | None]) -> LicenseDecision:
         if not license_expr:
             return LicenseDecision(None, "unknown", (), (Reason(
-                "no license", "No license is recorded for this model; it is never silently allowed.", "unknown"),))
+                "no license", "No license is recorded for this model; it is never silently allowed.", "unknown", False),))
         lic = self.kb.get(license_expr)
         if lic is not None:
             return _decide_one(lic, self.use, props, self.kb)
@@ -184,7 +186,7 @@ class Decider:
             return LicenseDecision(license_expr, "unknown", (), (Reason(
                 "unknown license",
                 f"{license_expr!r} is not in fmcat's license knowledge base; a person must read it.",
-                "unknown"),))
+                "unknown", False),))
         if resolved.license_id in self.kb.licenses:
             return _decide_one(self.kb.licenses[resolved.license_id], self.use, props, self.kb)
         return self._expression(self.kb.parse(resolved.license_id), resolved.license_id, props)
@@ -197,7 +199,7 @@ class Decider:
             if isinstance(expr, OR):
                 chosen = min(parts, key=lambda d: _RANK[d.verdict])
                 note = Reason(f"{text}", f"a choice of licenses: the best option, {chosen.license}, is taken",
-                              chosen.verdict)
+                              chosen.verdict, False)
                 elect = f"Elect to use the model under {chosen.license} (the license offers a choice: {text})"
                 return LicenseDecision(text, chosen.verdict, (elect, *chosen.obligations), (note, *chosen.reasons))
             obligations: list[str] = []
@@ -292,7 +294,7 @@ MAX_LINEAGE = 20
 
 def _own(facts: ModelFacts, decider: Decider) -> LicenseDecision:
     if facts.doubt:
-        return LicenseDecision(facts.license, "unknown", (), (Reason("license text", facts.doubt, "unknown"),))
+        return LicenseDecision(facts.license, "unknown", (), (Reason("license text", facts.doubt, "unknown", False),))
     return decider.decide(facts.license, facts.props)
 
 
@@ -323,7 +325,7 @@ def decide_model(
             reasons.append(Reason(
                 f"base model {ref}",
                 f"{child.name} is derived from {ref}, which is not in the catalog: its license terms "
-                "cannot be followed, so the verdict cannot be better than unknown.", "unknown"))
+                "cannot be followed, so the verdict cannot be better than unknown.", "unknown", False))
             verdict = worst(verdict, "unknown")
             continue
         key = model_key(base.name)
@@ -343,7 +345,8 @@ def decide_model(
             )
         verdict = worst(verdict, inherited.verdict)
         obligations += [o for o in inherited.obligations if o not in obligations]
-        reasons += [Reason(f"base model {base.name}: {r.clause}", r.text, r.verdict) for r in inherited.reasons]
+        reasons += [Reason(f"base model {base.name}: {r.clause}", r.text, r.verdict, r.quoted)
+                    for r in inherited.reasons]
         queue += [(base, b) for b in base.base_models]
     reasons.sort(key=lambda r: -_RANK[r.verdict])
     return ModelDecision(

@@ -206,7 +206,7 @@ def _row(m: dict[str, Any], strings: dict[str, int]) -> dict[str, Any]:
         "verification", "smoke_test", "smoke_tests", "card",
     )}
     row["obligations"] = [ref(o) for o in m["obligations"]]
-    row["reasons"] = [[ref(r["clause"]), ref(r["text"]), r["verdict"]] for r in m["reasons"]]
+    row["reasons"] = [[ref(r["clause"]), ref(r["text"]), r["verdict"], r["quoted"]] for r in m["reasons"]]
     return row
 
 

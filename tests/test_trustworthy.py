@@ -242,3 +242,15 @@ def test_no_output_cites_a_document_outside_the_repository(fmcat):
         full = fmcat.json("licenses", lic["id"])
         text = json.dumps(full)
         assert "license-facts" not in text and "facts §" not in text, lic["id"]
+
+
+def test_fmcats_own_words_are_never_shown_as_a_quote(initialised):
+    _, by = decide_json(initialised, "GLIDE", "GPT-4")
+    assert [r["quoted"] for r in by["openai/glide-text2im"]["reasons"]] == [False]
+    assert not any(r["quoted"] for r in by["openai/gpt-4"]["reasons"])  # provider terms: fmcat's note
+    out = initialised("check-license", "GLIDE", expect=1).stdout
+    assert '"No license is recorded' not in out and "(No license is recorded" in out
+    every = [(lic, use) for lic in KB.licenses for use in (Use(), Use(distribute=True, modify=True, serve=True))]
+    for lic, use in every:
+        for r in Decider(KB, use).decide(lic).reasons:
+            assert r.quoted == (bool(KB.licenses[lic].texts) and r.clause.startswith(KB.licenses[lic].name)), (lic, r)

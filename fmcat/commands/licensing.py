@@ -82,7 +82,8 @@ def _render(result: Any) -> None:
                 click.echo(_wrap(f"- {o}", "    "))
         click.echo("  because:")
         for r in d.reasons:
-            click.echo(_wrap(f"[{r.verdict}] {r.clause}: \"{r.text}\"", "    "))
+            text = f"\"{r.text}\"" if r.quoted else f"({r.text})"
+            click.echo(_wrap(f"[{r.verdict}] {r.clause}: {text}", "    "))
         for v in d.violations:
             click.echo(_wrap(f"policy violation: {v}", "  "))
         if d.waiver:
@@ -168,7 +169,7 @@ def _license_dict(lic: Any, kb: Any, *, full: bool) -> dict[str, Any]:
             {
                 "when": [sorted(g) for g in r.when], "mau_above": r.mau_above, "domains": sorted(r.domains),
                 "effect": r.effect, "obligations": list(r.obligations),
-                "clause": r.clause.section, "text": r.clause.text,
+                "clause": r.clause.section, "text": r.clause.text, "quoted": r.clause.quoted,
             }
             for r in lic.rules
         ]
@@ -198,7 +199,8 @@ def _render_license(lic: Any, kb: Any) -> None:
         if value:
             click.echo(f"{label + ':':<11}{value}")
     if lic.grant:
-        click.echo(_wrap(f"grant ({lic.grant.section}): \"{lic.grant.text}\"", ""))
+        text = f"\"{lic.grant.text}\"" if lic.grant.quoted else f"(note: {lic.grant.text})"
+        click.echo(_wrap(f"grant ({lic.grant.section}): {text}", ""))
     click.echo("terms:")
     for r in lic.rules:
         cond = []
@@ -209,7 +211,7 @@ def _render_license(lic: Any, kb: Any) -> None:
         if r.domains:
             cond.append("domain " + "/".join(sorted(r.domains)))
         click.echo(f"  when {' and '.join(cond) or 'any use'} -> {r.effect}  [{r.clause.section}]")
-        click.echo(_wrap(f"\"{r.clause.text}\"", "      "))
+        click.echo(_wrap(f"\"{r.clause.text}\"" if r.clause.quoted else f"(note: {r.clause.text})", "      "))
         for o in r.obligations:
             click.echo(_wrap(f"- {o}", "      "))
     if lic.restricted_domains:

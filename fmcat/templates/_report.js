@@ -99,7 +99,7 @@
     d.appendChild(el("h3", (r.display_name || r.name) + " \u2014 " + r.verdict));
     r.flags.concat(r.violations).forEach(function (f) { d.appendChild(el("p", f, "violation")); });
     section(d, "Obligations", r.obligations.map(function (i) { return strings[i]; }));
-    section(d, "Clauses behind the verdict", r.reasons.map(function (x) { return "[" + x[2] + "] " + strings[x[0]] + ": \u201c" + strings[x[1]] + "\u201d"; }));
+    section(d, "Clauses behind the verdict", r.reasons.map(function (x) { return "[" + x[2] + "] " + strings[x[0]] + ": " + (x[3] ? "\u201c" + strings[x[1]] + "\u201d" : "(" + strings[x[1]] + ")"); }));
     section(d, "License evidence", r.evidence.map(function (e) { return e.source + ": " + (e.declared || "-") + " \u2192 " + (e.license || "unknown") + (e.revision ? " at " + e.revision.slice(0, 12) : ""); }));
     section(d, "Lineage", r.base_models.map(function (x) { return "base model: " + x; }).concat(r.datasets.map(function (x) { return "dataset: " + x; })));
     section(d, "Card metadata", Object.keys(r.card).map(function (k) { return k + ": " + JSON.stringify(r.card[k]); }));
