@@ -37,6 +37,7 @@ MIN_SIMILAR = 0.6  # share of a reference's words, in order, a text must hold to
 MAX_DIFF_RATIO = 6  # a text longer than this many times the reference is not diffed word by word
 MAX_DIFFERENCES = 50  # differences kept per identification
 SHORT_REFERENCE = 120  # words: a reference this short may lose a sentence and still be recognised
+MIN_UNKNOWN_TEXT = 100  # words: an unidentified license file this long is a license of its own, not a note
 CONTEXT_WORDS = 6
 
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -317,6 +318,7 @@ class Evidence:
     detail: str | None = None
     text_sha256: str | None = None
     modified_from: str | None = None  # a license file that is an altered copy of this license
+    unknown_text: bool = False  # a license file that holds a license text fmcat does not know
 
 
 @dataclass(frozen=True)
@@ -364,8 +366,13 @@ def file_evidence(path: str, text: str) -> list[Evidence]:
     sha = text_sha256(text)
     found = identify_all(text)
     if not found:
+        words = len(normalise(text))
+        if words >= MIN_UNKNOWN_TEXT:
+            # a license text of its own: its terms are unknown, whatever the card says
+            return [Evidence("license-file", path, None,
+                             f"{path}: a license text fmcat does not know ({words} words)", sha, unknown_text=True)]
         return [Evidence("license-file", path, None,
-                         f"{path}: not identified as any license in the knowledge base", sha)]
+                         f"{path}: not identified as any license in the knowledge base (a short note)", sha)]
     out = []
     for item in found:
         if item.exact:
@@ -425,6 +432,11 @@ def resolve_license(
         doubt += " — review the differences (`fmcat show`); the original's terms are not assumed"
         label = f"modified {modified[0].modified_from}"
         return LicenseResolution(None, label, "license-file", tuple(evidence), None, sha, doubt)
+    strange = [e for e in evidence if e.unknown_text]
+    if strange:
+        doubt = ("unknown license text: " + "; ".join(e.detail or "" for e in strange))[:1500]
+        doubt += " — a person must read it; what the card says is not assumed to govern"
+        return LicenseResolution(None, "unknown license text", "license-file", tuple(evidence), None, sha, doubt)
     # a policy that accompanies a license (gpt-oss's usage policy beside Apache-2.0) adds to it
     supplements = sorted({e.license_id for e in evidence
                           if e.license_id and (lic := kb.get(e.license_id)) is not None and lic.supplement})

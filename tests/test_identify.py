@@ -335,3 +335,20 @@ def test_the_reference_index_is_cached_by_the_texts_hashes(tmp_path, monkeypatch
     ident._references.cache_clear()
     assert ident._references() == built
     ident._references.cache_clear()
+
+
+def test_an_unknown_license_text_beside_a_known_card_decides_unknown(fmcat, tmp_path):
+    """A LICENSE file holding terms fmcat does not know governs as unknown, never as the
+    card's license; a short pointer ("see the model card") is only noted."""
+    custom = ("ACME MODEL LICENSE. " + "The licensee may use the model only on Tuesdays and must pay a fee. " * 12)
+    for name, text, verdict in (("custom", custom, "unknown"), ("pointer", "Apache 2.0, see the model card.\n", "allowed")):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "README.md").write_text("---\nlicense: apache-2.0\n---\n")
+        (folder / "LICENSE").write_text(text)
+        (folder / "model.safetensors").write_bytes(b"\0" * 8)
+        fmcat("add", str(folder))
+        d = json.loads(fmcat("check-license", name, "--json", expect=None).stdout)[0]
+        assert d["verdict"] == verdict, d
+        if verdict == "unknown":
+            assert "a license text fmcat does not know" in d["reasons"][0]["text"]
