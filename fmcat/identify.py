@@ -37,6 +37,7 @@ MIN_SIMILAR = 0.6  # share of a reference's words, in order, a text must hold to
 MAX_DIFF_RATIO = 6  # a text longer than this many times the reference is not diffed word by word
 MAX_DIFFERENCES = 50  # differences kept per identification
 SHORT_REFERENCE = 120  # words: a reference this short may lose a sentence and still be recognised
+MIN_SHORT = 0.3  # ... if the text holds this share of it and is itself nearly all the reference's words
 MIN_UNKNOWN_TEXT = 100  # words: an unidentified license file this long is a license of its own, not a note
 CONTEXT_WORDS = 6
 
@@ -202,15 +203,15 @@ def _exact_spans(joined: str, refs: tuple[_Reference, ...]) -> list[tuple[int, i
     return sorted(found, key=lambda f: f[0])
 
 
-def _diff(words: list[str], ref: _Reference) -> tuple[float, float, tuple[Difference, ...], int]:
-    """How much of the reference ``words`` hold in order, how alike the two are
-    (difflib's ratio, which also counts the text's extra words), and the passages
-    that differ."""
+def _diff(words: list[str], ref: _Reference) -> tuple[float, float, float, tuple[Difference, ...], int]:
+    """How much of the reference ``words`` hold in order, how much of ``words`` is
+    the reference's, how alike the two are (difflib's ratio, which also counts the
+    text's extra words), and the passages that differ."""
     ref_words = ref.words
     if len(words) > MAX_DIFF_RATIO * len(ref_words) + 200:
         held = len(ref.shingles & _shingles(words)) / max(1, len(ref.shingles))
         extra = Difference("added", "", f"{len(words) - len(ref_words)} more words than the reference", "")
-        return min(held, 0.999), 0.0, (extra,), 0
+        return min(held, 0.999), 0.0, 0.0, (extra,), 0
     matcher = difflib.SequenceMatcher(None, words, ref_words, autojunk=False)
     matched = sum(b.size for b in matcher.get_matching_blocks())
     ratio = 2 * matched / max(1, len(words) + len(ref_words))
@@ -224,10 +225,8 @@ def _diff(words: list[str], ref: _Reference) -> tuple[float, float, tuple[Differ
     similarity = matched / max(1, len(ref_words))
     if diffs:
         similarity = min(similarity, 0.999)
-    if len(ref_words) <= SHORT_REFERENCE and matched >= 0.8 * len(words):
-        # a short text (WTFPL, a one-paragraph policy): one dropped sentence is much of it
-        similarity = max(similarity, min(0.999, MIN_SIMILAR)) if matched / len(ref_words) >= 0.3 else similarity
-    return similarity, ratio, tuple(diffs[:MAX_DIFFERENCES]), max(0, len(diffs) - MAX_DIFFERENCES)
+    contained = matched / max(1, len(words))
+    return similarity, contained, ratio, tuple(diffs[:MAX_DIFFERENCES]), max(0, len(diffs) - MAX_DIFFERENCES)
 
 
 def _closest(words: list[str], refs: tuple[_Reference, ...]) -> Identification | None:
@@ -246,8 +245,12 @@ def _closest(words: list[str], refs: tuple[_Reference, ...]) -> Identification |
     scored.sort(key=lambda s: (-s[0], s[1].name))
     best: tuple[float, Identification] | None = None
     for _, ref in scored[:3]:
-        similarity, ratio, diffs, more = _diff(words, ref)
-        if similarity < MIN_SIMILAR:
+        similarity, contained, ratio, diffs, more = _diff(words, ref)
+        short = ref.joined.count(" ") - 1 <= SHORT_REFERENCE
+        # a short text (WTFPL, a one-paragraph policy) that lost a sentence has lost much of
+        # itself: it still counts when nearly all the text is the reference's
+        needed = MIN_SHORT if short and contained >= 0.8 else MIN_SIMILAR
+        if similarity < needed:
             continue
         candidate = Identification(ref.license_id, ref.name, "modified", similarity, diffs, more)
         # the closest is the one most alike as a whole: a short reference the text merely contains
