@@ -68,6 +68,7 @@ class FmcatGroup(click.Group):
         "import": "fmcat.commands.catalog:import_",
         "export": "fmcat.commands.catalog:export",
         "db": "fmcat.commands.db:db",
+        "scan": "fmcat.commands.scan:scan",
     }
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,

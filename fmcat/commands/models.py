@@ -32,6 +32,27 @@ def summarise_skipped(skipped: list[tuple[str, str]], *, named: bool) -> bool:
     return bool(skipped) and named
 
 
+def add_with_bases(state: State, infos: list[Any], *, follow: bool = True) -> tuple[list[Any], list[str]]:
+    """Write what ``read_source`` read, with the base models Hub cards name (unless not
+    ``follow``), in one transaction: all of it or none. Returns everything written and
+    the lineage warnings."""
+    from ..catalog import add_source
+
+    lineage_warnings: list[str] = []
+    if follow and any(i.entry.repo_id and i.entry.base_models for i in infos):
+        from ..catalog import catalog_keys
+        from ..sources import follow_bases
+
+        with state.session() as s:
+            known = catalog_keys(s)
+        bases, lineage_warnings = follow_bases(infos, known)
+        infos = [*infos, *bases]
+    with state.session(write=True) as s:
+        for info in infos:
+            add_source(s, info)
+    return infos, lineage_warnings
+
+
 def _names(names: tuple[str, ...], all_: bool) -> list[str] | None:
     if bool(names) == all_:
         raise click.UsageError("name the models, or give --all")
@@ -64,7 +85,6 @@ def add(state: State, sources: tuple[str, ...], name: str | None, license_: str 
       fmcat add ./mirror/tiny-llama --name acme/tiny-llama
       fmcat add --api-only --provider OpenAI openai/gpt-4o --license provider-terms
     """
-    from ..catalog import add_source
     from ..errors import FmcatError
     from ..sources import read_source
 
@@ -80,19 +100,7 @@ def add(state: State, sources: tuple[str, ...], name: str | None, license_: str 
             if len(sources) == 1:
                 raise
             failures.append((src, str(exc)))  # one bad source among many: the others are still added
-    lineage_warnings: list[str] = []
-    if not no_follow_base and any(i.entry.repo_id and i.entry.base_models for i in infos):
-        from ..catalog import catalog_keys
-        from ..sources import follow_bases
-
-        with state.session() as s:
-            known = catalog_keys(s)
-        bases, lineage_warnings = follow_bases(infos, known)
-        infos += bases
-    # everything that could be read is written in one transaction: all of it or none
-    with state.session(write=True) as s:
-        for info in infos:
-            add_source(s, info)
+    infos, lineage_warnings = add_with_bases(state, infos, follow=not no_follow_base)
     out = []
     for w in lineage_warnings:
         click.echo(f"warning: {clean(w)}", err=True)
