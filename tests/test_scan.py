@@ -432,3 +432,25 @@ def test_pre_commit_hook_runs_fmcat_scan():
     hook = next(h for h in hooks if h["id"] == "fmcat-scan")
     assert hook["entry"].startswith("fmcat scan")
     assert hook["language"] == "python" and hook["pass_filenames"] is False
+
+
+def test_add_pins_the_hub_models_a_tree_loads(cli, hub_server, tmp_path):
+    import uuid
+
+    from .hubfixture import card, safetensors_bytes
+
+    repo_id = f"acme/scanned-{uuid.uuid4().hex[:8]}"
+    sha = hub_server.commit(repo_id, {
+        "README.md": card({"license": "apache-2.0", "library_name": "transformers"}),
+        "config.json": json.dumps({"architectures": ["BertModel"], "model_type": "bert"}).encode(),
+        "model.safetensors": safetensors_bytes({"w": ("F32", [4, 4])}),
+    })
+    tree = tmp_path / "service"
+    tree.mkdir()
+    (tree / "app.py").write_text(f"from transformers import AutoModel\nAutoModel.from_pretrained({repo_id!r})\n")
+    before = json.loads(cli("scan", str(tree), "--json", expect=1).stdout)
+    assert before[0]["model"] == repo_id and before[0]["verdict"] == "unknown" and not before[0]["in_catalog"]
+    after = json.loads(cli("scan", str(tree), "--add", "--json", expect=0).stdout)
+    assert after[0]["in_catalog"] and after[0]["verdict"] == "allowed" and after[0]["license"] == "apache-2.0"
+    shown = json.loads(cli("show", repo_id, "--json").stdout)
+    assert shown["revision"] == sha
