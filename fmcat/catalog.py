@@ -54,6 +54,7 @@ class FileRecord:
     sha256: str | None
     blob_id: str | None
     lfs: bool
+    details: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,14 @@ def _same(model: Model, spec: EntrySpec) -> bool:
 
 
 def _same_files(model: Model, spec: EntrySpec) -> bool:
-    recorded = {(f.path, f.size, f.sha256, f.blob_id, f.is_lfs) for f in model.files}
-    return recorded == {(f.path, f.size, f.sha256, f.blob_id, f.lfs) for f in spec.files or ()}
+    recorded = {(f.path, f.size, f.sha256, f.blob_id, f.is_lfs, _canon(f.details)) for f in model.files}
+    return recorded == {(f.path, f.size, f.sha256, f.blob_id, f.lfs, _canon(f.details)) for f in spec.files or ()}
+
+
+def _canon(details: dict[str, Any] | None) -> str:
+    import json
+
+    return json.dumps(details or None, sort_keys=True)
 
 
 def upsert_entries(
@@ -244,7 +251,7 @@ def _observations(model_id: int, spec: EntrySpec, origin: str, now: dt.datetime)
 
 def _file_row(model_id: int, f: FileSpec) -> dict[str, Any]:
     return {"model_id": model_id, "path": f.path, "size": f.size, "sha256": f.sha256,
-            "blob_id": f.blob_id, "is_lfs": f.lfs}
+            "blob_id": f.blob_id, "is_lfs": f.lfs, "details": f.details}
 
 
 def _update(session: Session, model: Model, spec: EntrySpec, origin: str, now: dt.datetime) -> None:
@@ -405,7 +412,7 @@ def model_detail(session: Session, ref: str) -> ModelDetail:
         origin=model.origin, sources=dict(model.facts or {}),
         unconfirmed=list(model.unconfirmed or []), card=dict(model.card or {}),
         created_at=_iso(model.created_at), updated_at=_iso(model.updated_at),
-        files=[FileRecord(f.path, f.size, f.sha256, f.blob_id, f.is_lfs) for f in model.files],
+        files=[FileRecord(f.path, f.size, f.sha256, f.blob_id, f.is_lfs, f.details) for f in model.files],
         license_evidence=[
             LicenseEvidence(_iso(o.observed_at), o.source, o.declared, o.license_id,
                             o.revision, o.text_sha256, o.note)
@@ -452,7 +459,8 @@ def export_entries(session: Session) -> list[dict[str, Any]]:
             "card": dict(m.card or {}),
             "origin": m.origin,
             "files": [
-                {"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id, "lfs": f.is_lfs}
+                {"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id, "lfs": f.is_lfs,
+                 **({"details": f.details} if f.details else {})}
                 for f in m.files
             ],
         }

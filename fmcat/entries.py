@@ -33,7 +33,8 @@ ENTRY_KEYS = (
     "base_model", "base_model_relation", "datasets", "gated", "has_remote_code", "sources", "unconfirmed",
     "files", "card", "origin",
 )
-FILE_KEYS = ("path", "size", "sha256", "blob_id", "lfs")
+FILE_KEYS = ("path", "size", "sha256", "blob_id", "lfs", "details")
+MAX_DETAILS = 16 * 1024  # bytes of JSON: a file's format facts (GGUF header metadata)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
@@ -49,10 +50,14 @@ class FileSpec:
     sha256: str | None = None
     blob_id: str | None = None
     lfs: bool = False
+    details: dict[str, Any] | None = None  # format facts: a GGUF file's quantisation, architecture, license
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "size": self.size, "sha256": self.sha256,
-                "blob_id": self.blob_id, "lfs": self.lfs}
+        out = {"path": self.path, "size": self.size, "sha256": self.sha256,
+               "blob_id": self.blob_id, "lfs": self.lfs}
+        if self.details:
+            out["details"] = self.details
+        return out
 
 
 @dataclass(frozen=True)
@@ -225,7 +230,15 @@ def _parse_file(raw: Any, where: str) -> FileSpec:
     lfs = raw.get("lfs", False)
     if not isinstance(lfs, bool):
         raise InvalidInput(f"{where}: file {path!r}: lfs must be true or false")
-    return FileSpec(path, size, sha256, blob_id, lfs)
+    details = raw.get("details")
+    if details is not None:
+        try:
+            encoded = json.dumps(details, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            encoded = None
+        if not isinstance(details, dict) or encoded is None or len(encoded) > MAX_DETAILS:
+            raise InvalidInput(f"{where}: file {path!r}: details must be a JSON mapping under {MAX_DETAILS} bytes")
+    return FileSpec(path, size, sha256, blob_id, lfs, details or None)
 
 
 def parse_entry(raw: Any, kb: KnowledgeBase, *, index: int | None = None, from_card: bool = False) -> EntrySpec:

@@ -364,6 +364,22 @@ def _other(kb: KnowledgeBase, card: dict) -> list[Evidence]:
     return out
 
 
+def gguf_evidence(kb: KnowledgeBase, path: str, details: dict) -> list[Evidence]:
+    """What a GGUF file's own metadata says of its license (``general.license``, and for
+    ``other`` its ``general.license.name`` / ``.link``)."""
+    value = details.get("license")
+    if not isinstance(value, str) or not value.strip():
+        return []
+    ev = _from_declared(kb, "gguf-metadata", value[:300])
+    out = [Evidence(ev.source, ev.declared, ev.license_id, f"{path}: general.license" +
+                    (f" ({ev.detail})" if ev.detail else ""))]
+    if ev.license_id is None and value.strip().lower() == "other":
+        card = {"license_name": details.get("license_name"), "license_link": details.get("license_link")}
+        for e in _other(kb, card):
+            out.append(Evidence("gguf-metadata", e.declared, e.license_id, f"{path}: general.license.name/.link"))
+    return out
+
+
 def file_evidence(path: str, text: str) -> list[Evidence]:
     """What one license-like file says: each license it holds, exactly or modified."""
     sha = text_sha256(text)
@@ -396,6 +412,7 @@ def resolve_license(
     license_text: str | None = None,
     license_files: dict[str, str] | None = None,
     kb: KnowledgeBase | None = None,
+    metadata: tuple[Evidence, ...] = (),
 ) -> LicenseResolution:
     """Decide a model's license from its card metadata, tags and license files.
 
@@ -424,6 +441,7 @@ def resolve_license(
             value = tag.split(":", 1)[1]
             if value not in values:
                 evidence.append(_from_declared(kb, "tags", value))
+    evidence += metadata  # what weights files say of themselves (GGUF general.license)
     sha = None
     for path, text in files.items():
         found = file_evidence(path, text)

@@ -119,6 +119,8 @@ class ModelFile(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))  # LFS files, or computed locally
     blob_id: Mapped[str | None] = mapped_column(String(64))  # git blob sha1
     is_lfs: Mapped[bool] = mapped_column(Boolean, default=False)
+    # format facts of the file itself: a GGUF file's quantisation, architecture, license, base models
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     model: Mapped[Model] = relationship(back_populates="files")
 

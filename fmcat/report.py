@@ -88,7 +88,8 @@ def build_report(session: Session, use: Use, policy: Policy | None, catalog: str
             ],
             "fact_sources": dict(m.facts or {}),
             "unconfirmed": list(m.unconfirmed or []),
-            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id, "lfs": f.is_lfs}
+            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id, "lfs": f.is_lfs,
+                       "quantization": _quantization(f.details)}
                       for f in m.files],
             "verification": ({"status": last_v.status, "at": _iso(last_v.finished_at or last_v.started_at),
                               "summary": last_v.summary, "revision": last_v.revision} if last_v else None),
@@ -250,7 +251,9 @@ def render_cyclonedx(report: dict[str, Any]) -> str:
         if hashed:
             comp["components"] = [
                 {"type": "file", "bom-ref": f"model:{m['name']}:file:{f['path']}", "name": f["path"],
-                 "hashes": [{"alg": "SHA-256", "content": f["sha256"]}]}
+                 "hashes": [{"alg": "SHA-256", "content": f["sha256"]}],
+                 **({"properties": [{"name": "fmcat:quantization", "value": f["quantization"]}]}
+                    if f["quantization"] else {})}
                 for f in hashed
             ]
         if m["hub_url"]:
@@ -293,3 +296,9 @@ def render_cyclonedx(report: dict[str, Any]) -> str:
         "components": components,
     }
     return json.dumps(bom, indent=2, ensure_ascii=False) + "\n"
+
+
+def _quantization(details: dict[str, Any] | None) -> str | None:
+    """A GGUF file's quantisation (Q4_K_M, Q8_0, F16, ...), None for other files."""
+    d = details or {}
+    return str(d["quantization"]) if d.get("format") == "gguf" and d.get("quantization") else None

@@ -258,7 +258,8 @@ def smoke_one(
     if check is not None and check.status != "passed":
         return SmokeOutcome(status="failed", reason=f"refused to load: verification failed: {check.summary}",
                             **base), check
-    kind, why = detect_kind(folder, plan.task, plan.architecture)
+    gguf_file, gguf_info = gguf_target(plan, folder)
+    kind, why = ("gguf-causal-lm", None) if gguf_file else detect_kind(folder, plan.task, plan.architecture)
     if kind is None:
         return SmokeOutcome(status="skipped", reason=why, **base), check
     code = needs_remote_code(folder)
@@ -266,17 +267,42 @@ def smoke_one(
         return SmokeOutcome(status="failed", kind=kind,
                             reason=f"refused: {code}; rerun with --trust-remote-code to allow it", **base), check
     result = runner.run({"kind": kind, "path": str(folder), "device": device, "dtype": dtype,
-                         "trust_remote_code": bool(code) and trust_remote_code, "files": loadable(plan)})
+                         "trust_remote_code": bool(code) and trust_remote_code, "files": loadable(plan),
+                         **({"gguf_file": gguf_file} if gguf_file else {})})
     if not result.pop("ok"):
-        return SmokeOutcome(status="failed", kind=kind, reason=result["error"], **base), check
+        if result.get("skipped"):
+            return SmokeOutcome(status="skipped", kind=kind, reason=result["skipped"], versions=gguf_info,
+                                **base), check
+        return SmokeOutcome(status="failed", kind=kind, reason=result["error"], versions=gguf_info, **base), check
     checked = result.get("output_check", {})
     status = "passed" if checked.get("ok") else "failed"
     reason = None if status == "passed" else f"output check failed: {checked}"
     result.pop("sample", None)
     fields = {k: result.get(k) for k in ("device_name", "dtype", "load_seconds", "inference_seconds", "throughput",
                                          "throughput_unit", "peak_memory_bytes", "output_digest")}
-    return SmokeOutcome(status=status, reason=reason, kind=kind, versions=result.get("versions", {}),
+    return SmokeOutcome(status=status, reason=reason, kind=kind, versions={**result.get("versions", {}), **gguf_info},
                         output_check=checked, finished_at=_now(), **fields, **base), check
+
+
+def gguf_target(plan: Any, folder: Path) -> tuple[str | None, dict[str, Any]]:
+    """The GGUF file a GGUF-only model runs from (the first part of a split file), and
+    what is recorded of it; (None, {}) when the model is not a GGUF-only one."""
+    if (folder / "config.json").is_file() or (folder / "model_index.json").is_file():
+        return None, {}
+    chosen = sorted(p for p in plan.selection()[0] if p.lower().endswith(".gguf"))
+    if not chosen:
+        return None, {}
+    file = chosen[0]
+    details = next((f.get("details") or {} for f in plan.files if f["path"] == file), {})
+    quant = details.get("quantization")
+    if details.get("quantization_from") == "file name" or not quant:  # the header, once pulled, is the truth
+        from .gguf_files import GgufError, check_structure, quantization_of
+
+        try:
+            quant = quantization_of(check_structure(folder / file)) or quant
+        except (GgufError, OSError):
+            pass
+    return file, {"gguf_file": file, "quantization": quant}
 
 
 def loadable(plan: Any) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ import os
 import resource
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 PROMPT = "Hello, my name is"
@@ -60,6 +61,10 @@ def _common(path: str, trust: bool) -> dict[str, Any]:
 
 class BytesChanged(Exception):
     """A file's bytes are not the ones that were verified."""
+
+
+class Unsupported(Exception):
+    """The installed libraries cannot load this model: the smoke test is skipped, with the reason."""
 
 
 def _hash_fd(fd: int, size: int, want_sha256: str | None, want_blob: str | None) -> bool:
@@ -131,7 +136,7 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
     t0 = time.perf_counter()
-    model, extra = _load(kind, path, device, dtype, job["trust_remote_code"])
+    model, extra = _load(kind, path, device, dtype, job["trust_remote_code"], job.get("gguf_file"))
     load_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     with torch.inference_mode():
@@ -169,7 +174,35 @@ def _cpu_name() -> str:
     return platform.processor() or "cpu"
 
 
-def _load(kind: str, path: str, device: str, dtype: Any, trust: bool) -> tuple[Any, Any]:
+def _load_gguf(path: str, gguf_file: str, device: str, dtype: Any) -> tuple[Any, Any]:
+    """A GGUF causal LM through transformers' GGUF loading (it dequantises with ``gguf``)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.modeling_gguf_pytorch_utils import GGUF_SUPPORTED_ARCHITECTURES
+
+    from .gguf_files import check_structure
+
+    arch = check_structure(Path(path) / gguf_file).metadata.get("general.architecture")
+    supported = sorted(a for a in GGUF_SUPPORTED_ARCHITECTURES if a not in ("general", "tokenizer"))
+    if arch not in supported:
+        raise Unsupported(f"GGUF architecture {arch!r} cannot be loaded by the installed transformers "
+                          f"(it loads {', '.join(supported)})")
+    if arch in ("t5", "umt5"):
+        raise Unsupported(f"GGUF architecture {arch!r} is an encoder-decoder: only causal LMs are smoke-tested from GGUF")
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
+
+    plain = gguf_utils.tqdm
+    gguf_utils.tqdm = lambda items, **_: items  # its own progress bar, outside transformers' switch  # noqa: E731
+    try:
+        tok = AutoTokenizer.from_pretrained(path, gguf_file=gguf_file, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(path, gguf_file=gguf_file, dtype=dtype, local_files_only=True)
+    finally:
+        gguf_utils.tqdm = plain
+    return model.to(device).eval(), tok
+
+
+def _load(kind: str, path: str, device: str, dtype: Any, trust: bool, gguf_file: str | None = None) -> tuple[Any, Any]:
+    if kind == "gguf-causal-lm":
+        return _load_gguf(path, gguf_file or "", device, dtype)
     common = _common(path, trust)
     if kind == "text-to-image":
         from diffusers import DiffusionPipeline
@@ -204,7 +237,7 @@ def _infer(kind: str, model: Any, tok: Any, device: str) -> dict[str, Any]:
         return {"output_check": {"finite": ok, "shape": list(arr.shape), "expected_shape": [64, 64, 3],
                                  "ok": ok and list(arr.shape) == [64, 64, 3]},
                 "output_digest": _digest(arr), "units": (steps, "steps/s")}
-    if kind in ("causal-lm", "seq2seq"):
+    if kind in ("causal-lm", "seq2seq", "gguf-causal-lm"):
         inputs = tok(PROMPT, return_tensors="pt").to(device)
         new = 8
         ids = model.generate(**inputs, max_new_tokens=new, min_new_tokens=new, do_sample=False,
@@ -270,6 +303,8 @@ def child_main(job: dict[str, Any], conn: Any) -> None:
         _quiet(job.get("kind", ""))
         result = run(job)
         conn.send({"ok": True, **result})
+    except Unsupported as exc:
+        conn.send({"ok": False, "skipped": str(exc)[:500]})
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which records it
         conn.send({"ok": False, "error": f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:500] if str(exc).strip() else ''}"})
     finally:

@@ -150,6 +150,24 @@ def _download_text(repo_id: str, revision: str, filename: str) -> str | None:
     return p.read_bytes().decode("utf-8", errors="replace")
 
 
+MAX_GGUF_READ = 64  # GGUF files of one folder whose headers are read
+
+
+def _gguf_details(path: Path) -> dict[str, Any] | None:
+    if not path.name.lower().endswith(".gguf"):
+        return None
+    from .gguf_files import read_details
+
+    details = read_details(path)
+    if "quantization" not in details:
+        from .gguf_files import quant_from_name
+
+        quant = quant_from_name(path.name)
+        if quant:
+            details.update(quantization=quant, quantization_from="file name")
+    return details
+
+
 def hub_files(repo_id: str, revision: str) -> tuple[FileSpec, ...]:
     from huggingface_hub.hf_api import RepoFile
 
@@ -164,8 +182,19 @@ def hub_files(repo_id: str, revision: str) -> tuple[FileSpec, ...]:
             sha256=(lfs.sha256 if lfs else None),
             blob_id=item.blob_id,
             lfs=lfs is not None,
+            details=_gguf_name_details(item.path),
         ))
     return tuple(sorted(files, key=lambda f: f.path))
+
+
+def _gguf_name_details(path: str) -> dict[str, Any] | None:
+    """A Hub GGUF file's quantisation, as its name says (its header is read once pulled)."""
+    if not path.lower().endswith(".gguf"):
+        return None
+    from .gguf_files import quant_from_name
+
+    quant = quant_from_name(path)
+    return {"format": "gguf", **({"quantization": quant, "quantization_from": "file name"} if quant else {})}
 
 
 def read_hub(ref: HubRef, *, name: str | None = None, license_override: str | None = None) -> SourceInfo:
@@ -274,7 +303,8 @@ def read_local(folder: Path, *, name: str | None = None, license_override: str |
     paths = list(_walk(root))
     if not paths:
         raise InvalidInput(f"{folder} is empty: no model files to record")
-    files = tuple(FileSpec(p.relative_to(root).as_posix(), p.stat().st_size, sha256_file(p), None, False)
+    files = tuple(FileSpec(p.relative_to(root).as_posix(), p.stat().st_size, sha256_file(p), None, False,
+                           _gguf_details(p))
                   for p in paths)
     texts: dict[str, str | None] = {}
     sizes = {f.path: f.size or 0 for f in files}
@@ -337,7 +367,10 @@ def _build(
 
     kb = knowledge_base()
     license_files = {p: t for p in license_paths(list(texts), card) if (t := texts.get(p)) and "\x00" not in t}
-    resolution = resolve_license(card, tags=tags, license_files=license_files, kb=kb)
+    gguf = _gguf_facts(files, card, kb, warnings)
+    resolution = resolve_license(card, tags=tags, license_files=license_files, kb=kb, metadata=gguf["evidence"])
+    if gguf["doubt"] and not resolution.doubt:
+        resolution = replace(resolution, license_id=None, doubt=gguf["doubt"])
     if license_override:
         resolved = kb.resolve(license_override)  # raises on unknown ids
         user = Evidence("user", license_override, resolved.license_id if resolved else None, "given with --license")
@@ -347,7 +380,8 @@ def _build(
     index = _json(texts.get("model_index.json"))
     archs = config.get("architectures")
     architecture = (archs[0] if isinstance(archs, list) and archs and isinstance(archs[0], str)
-                    else index.get("_class_name") if isinstance(index.get("_class_name"), str) else None)
+                    else index.get("_class_name") if isinstance(index.get("_class_name"), str)
+                    else gguf["architecture"])
     has_code = any(f.path.endswith(".py") for f in files) or bool(config.get("auto_map"))
     if index and not library_name:
         library_name = "diffusers"
@@ -357,6 +391,8 @@ def _build(
     at = f" at {revision[:12]}" if revision else ""
     where = f"hub {repo_id}{at}" if repo_id else f"folder {local_path}"
     sources = {"metadata": f"{where}: card metadata, config.json, model_index.json"}
+    if gguf["summary"]:
+        sources["gguf"] = gguf["summary"]
     if resolution.source:
         sources["license"] = f"{resolution.source} ({where})"
     if resolution.conflict:
@@ -376,7 +412,7 @@ def _build(
         "task": pipeline_tag or _card_str(card, "pipeline_tag"),
         "architecture": architecture,
         "library_name": library_name or _card_str(card, "library_name"),
-        "base_model": _card_list(card, "base_model"),
+        "base_model": gguf["bases"],
         "base_model_relation": _card_relation(card),
         "datasets": datasets[:50],
         "gated": gated,
@@ -387,6 +423,49 @@ def _build(
     }
     spec = _entry(raw, kb)
     return SourceInfo(spec, resolution, revision, tuple(warnings))
+
+
+def _gguf_facts(files: tuple[FileSpec, ...], card: dict[str, Any], kb: Any, warnings: list[str]) -> dict[str, Any]:
+    """License evidence, base models and architecture from GGUF files' own metadata.
+    Base models the card names come first; a GGUF that names a base without a Hub repo
+    (and nothing else names one) leaves the license in doubt: its terms cannot be followed."""
+    from .entries import model_key
+    from .gguf_files import base_repo_ids
+    from .identify import gguf_evidence
+
+    bases = _card_list(card, "base_model")
+    evidence: list[Any] = []
+    unnamed: list[str] = []
+    archs: list[str] = []
+    quants: list[str] = []
+    for f in files:
+        d = f.details or {}
+        if d.get("format") != "gguf":
+            continue
+        if d.get("error"):
+            warnings.append(f"{f.path}: GGUF structure: {d['error']}")
+            continue
+        evidence += gguf_evidence(kb, f.path, d)
+        ids, names = base_repo_ids(d)
+        for b in ids:
+            if model_key(b) not in {model_key(x) for x in bases}:
+                bases.append(b)
+        unnamed += names
+        if isinstance(d.get("architecture"), str):
+            archs.append(d["architecture"])
+        if d.get("quantization"):
+            quants.append(str(d["quantization"]))
+    doubt = None
+    if unnamed and not bases:
+        doubt = ("GGUF metadata names a base model without a Hub repo (" + "; ".join(sorted(set(unnamed)))[:300] +
+                 "): its license terms cannot be followed — add the base with `fmcat add ORG/NAME` and name it in "
+                 "the card's base_model")
+    n = sum(1 for f in files if (f.details or {}).get("format") == "gguf")
+    summary = (f"{n} GGUF file(s)" + (f", quantisations {', '.join(sorted(set(quants)))}" if quants else "")
+               + (f"; license from GGUF metadata: {', '.join(e.declared for e in evidence)}" if evidence else "")
+               ) if n else None
+    return {"evidence": tuple(evidence), "bases": bases[:20], "doubt": doubt,
+            "architecture": archs[0] if archs else None, "summary": summary}
 
 
 def _entry(raw: dict[str, Any], kb: Any) -> EntrySpec:
@@ -483,13 +562,17 @@ def _is_dir(path: str) -> bool:
 # --- pulling ---------------------------------------------------------------------
 
 
-def weight_selection(paths: list[str]) -> tuple[list[str], list[str]]:
+def weight_selection(paths: list[str], gguf: dict[str, str | None] | None = None,
+                     quant: str | None = None) -> tuple[list[str], list[str]]:
     """Files to download and files skipped: pickle/other weight formats are skipped
-    when safetensors weights exist."""
+    when safetensors weights exist; of a repo's GGUF quantisations only ``quant``
+    (a quantisation or a file path; None: every GGUF file) is taken."""
     has_safetensors = any(p.endswith(".safetensors") for p in paths)
+    gguf = gguf or {}
     keep, skip = [], []
     for p in paths:
-        if has_safetensors and p.lower().endswith(DUPLICATE_WEIGHT_SUFFIXES):
+        other_quant = quant is not None and p in gguf and (gguf[p] or p) != quant
+        if other_quant or has_safetensors and p.lower().endswith(DUPLICATE_WEIGHT_SUFFIXES):
             skip.append(p)
         else:
             keep.append(p)

@@ -290,6 +290,13 @@ def _check_file(target: FileTarget) -> FileCheck:
         problem = check_safetensors(p)
         if problem:
             return FileCheck(target.path, "failed", f"safetensors header: {problem}")
+    elif target.path.lower().endswith(".gguf"):
+        from .gguf_files import GgufError, check_structure
+
+        try:
+            note = check_structure(p).summary()
+        except GgufError as exc:
+            return FileCheck(target.path, "failed", f"GGUF structure: {exc}")
     elif _looks_pickled(p):
         problem = scan_pickle(p)
         if problem:

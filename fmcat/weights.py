@@ -39,11 +39,35 @@ class ModelPlan:
     task: str | None = None
     architecture: str | None = None
     failed_files: tuple[str, ...] = ()  # altered files found by the last verification of this pin
+    quant: str | None = None  # the GGUF quantisation asked for (pull --quant)
+
+    def gguf_groups(self) -> dict[str, str | None]:
+        """GGUF file → its quantisation (None when neither header nor name says)."""
+        return {f["path"]: (f.get("details") or {}).get("quantization") for f in self.files
+                if f["path"].lower().endswith(".gguf")}
+
+    def chosen_quant(self) -> tuple[str | None, str | None]:
+        """The GGUF quantisation this command works on, or why none can be chosen:
+        ``--quant`` when given; else one already pulled; else the documented default."""
+        from .gguf_files import pick_quant
+
+        groups = self.gguf_groups()
+        if len({q or p for p, q in groups.items()}) <= 1:
+            return None, None
+        if self.quant is None and self.source == "hub" and self.repo_id and self.revision:
+            from .sources import cached_path
+
+            present = [q or p for p, q in groups.items() if cached_path(self.repo_id, self.revision, p) is not None]
+            if present:
+                return pick_quant({p: p if q is None else q for p, q in groups.items()
+                                   if (q or p) in present}, None)
+        return pick_quant(groups, self.quant)
 
     def selection(self) -> tuple[list[str], list[str]]:
         from .sources import weight_selection
 
-        return weight_selection([f["path"] for f in self.files])
+        quant, _ = self.chosen_quant()
+        return weight_selection([f["path"] for f in self.files], self.gguf_groups(), quant)
 
 
 def plan(session: Session, names: Sequence[str] | None) -> list[ModelPlan]:
@@ -77,8 +101,8 @@ def plan(session: Session, names: Sequence[str] | None) -> list[ModelPlan]:
         out.append(ModelPlan(
             name=m.name, source=m.source_kind, repo_id=m.repo_id, revision=m.revision,
             local_path=m.local_path, has_remote_code=m.has_remote_code,
-            files=tuple({"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id}
-                        for f in m.files),
+            files=tuple({"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id,
+                         "details": f.details} for f in m.files),
             license=m.license_id or m.license_declared, gated=m.gated, skip_reason=skip,
             task=m.task, architecture=m.architecture,
             failed_files=last_failed.get((m.id, m.revision), ()),
@@ -124,6 +148,9 @@ def pull(p: ModelPlan, *, progress: bool) -> PullResult:
 
     if p.skip_reason:
         return PullResult(p.name, "skipped", reason=p.skip_reason)
+    _, no_quant = p.chosen_quant()
+    if no_quant:
+        return PullResult(p.name, "failed", reason=no_quant)
     keep, skip = p.selection()
     if p.source == "local":
         return PullResult(p.name, "present", p.local_path, len(keep), skip, "local folder: nothing to download")
@@ -177,11 +204,13 @@ def targets(p: ModelPlan) -> list[FileTarget]:
     from .sources import cached_path
 
     _, skipped = p.selection()
+    gguf = p.gguf_groups()
     out = []
     for f in p.files:
         if f["path"] in skipped:
-            out.append(FileTarget(f["path"], None, f["size"], f["sha256"], f["blob_id"],
-                                  "not pulled: safetensors weights are preferred"))
+            why = (f"not pulled: another quantisation ({gguf[f['path']] or f['path']}; `fmcat pull --quant` takes it)"
+                   if f["path"] in gguf else "not pulled: safetensors weights are preferred")
+            out.append(FileTarget(f["path"], None, f["size"], f["sha256"], f["blob_id"], why))
             continue
         if p.source == "local":
             root = Path(p.local_path or ".")

@@ -194,3 +194,78 @@ def build(kind: str, out: Path) -> Path:
     lines = ["---"] + [f"{k}: {json.dumps(v)}" for k, v in card.items()] + ["---", f"# tiny {kind} ({arch})", ""]
     (out / "README.md").write_text("\n".join(lines))
     return out
+
+
+# --- GGUF -------------------------------------------------------------------------
+
+GGUF_VOCAB = (["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
+              + ["▁Hello", "▁my", "▁name", "▁is", "▁", "H", "e", "l", "o", ","])
+
+
+def tiny_gguf(path: Path, quant: str = "Q8_0", *, arch: str = "llama", license_id: str | None = None,
+              base_url: str | None = None, base_name: str | None = None) -> Path:
+    """A tiny random-weight Llama in GGUF, written with the gguf package's own writer:
+    a SentencePiece-style tokenizer in its metadata, tensors in F32, F16 or Q8_0
+    (norms stay F32, as llama.cpp writes them), optional general.license and base model."""
+    import numpy as np
+    from gguf import GGMLQuantizationType, GGUFWriter
+    from gguf.quants import quantize
+
+    vocab, hidden, layers, ffn, heads = len(GGUF_VOCAB), 64, 2, 128, 4
+    w = GGUFWriter(str(path), arch)
+    w.add_name("tiny llama")
+    if license_id:
+        w.add_license(license_id)
+    if base_url or base_name:
+        w.add_base_model_count(1)
+        w.add_base_model_name(0, base_name or "Llama 3.2 1B")
+        w.add_base_model_organization(0, "Meta Llama")
+        if base_url:
+            w.add_base_model_repo_url(0, base_url)
+    w.add_context_length(128)
+    w.add_embedding_length(hidden)
+    w.add_block_count(layers)
+    w.add_feed_forward_length(ffn)
+    w.add_head_count(heads)
+    w.add_head_count_kv(heads)
+    w.add_rope_dimension_count(hidden // heads)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_file_type({"F32": 0, "F16": 1, "Q8_0": 7}[quant])
+    w.add_tokenizer_model("llama")
+    w.add_token_list(GGUF_VOCAB)
+    w.add_token_scores([0.0] * 3 + [-1000.0] * 256 + [-float(i) for i in range(1, len(GGUF_VOCAB) - 258)])
+    w.add_token_types([2, 3, 3] + [6] * 256 + [1] * (len(GGUF_VOCAB) - 259))
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_unk_token_id(0)
+    rng = np.random.default_rng(0)
+
+    def tensor(name: str, shape: tuple[int, ...]) -> None:
+        if name.endswith("norm.weight"):
+            w.add_tensor(name, np.ones(shape, np.float32))
+            return
+        a = (rng.standard_normal(shape) * 0.02).astype(np.float32)
+        if quant == "F16":
+            w.add_tensor(name, a.astype(np.float16))
+        elif quant == "Q8_0":
+            q = quantize(a, GGMLQuantizationType.Q8_0)
+            w.add_tensor(name, q, raw_shape=q.shape, raw_dtype=GGMLQuantizationType.Q8_0)
+        else:
+            w.add_tensor(name, a)
+
+    tensor("token_embd.weight", (vocab, hidden))
+    for i in range(layers):
+        tensor(f"blk.{i}.attn_norm.weight", (hidden,))
+        tensor(f"blk.{i}.ffn_norm.weight", (hidden,))
+        for n in ("attn_q", "attn_k", "attn_v", "attn_output"):
+            tensor(f"blk.{i}.{n}.weight", (hidden, hidden))
+        tensor(f"blk.{i}.ffn_gate.weight", (ffn, hidden))
+        tensor(f"blk.{i}.ffn_up.weight", (ffn, hidden))
+        tensor(f"blk.{i}.ffn_down.weight", (hidden, ffn))
+    tensor("output_norm.weight", (hidden,))
+    tensor("output.weight", (vocab, hidden))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path

@@ -180,7 +180,7 @@ def _render_detail(d: Any) -> None:
         click.echo(f"files ({len(d.files)}):")
         for f in d.files:
             digest = f"sha256:{f.sha256}" if f.sha256 else (f"blob:{f.blob_id}" if f.blob_id else "no hash")
-            click.echo(f"  {clean(f.path)}  {f.size if f.size is not None else '?'} bytes  {digest}")
+            click.echo(f"  {clean(f.path)}  {f.size if f.size is not None else '?'} bytes  {digest}{_format_note(f)}")
     if d.verifications:
         click.echo("verifications:")
         for r in d.verifications:
@@ -295,3 +295,16 @@ def export(state: State, output: str | None, fmt: str | None, as_json: bool) -> 
         click.echo(f"Wrote {len(entries)} entries to {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _format_note(f: Any) -> str:
+    """A GGUF file's quantisation and header facts, or its structure problem."""
+    d = f.details or {}
+    if d.get("format") != "gguf":
+        return ""
+    if d.get("error"):
+        return f"  GGUF: {clean(d['error'])}"
+    parts = [str(d[k]) for k in ("quantization", "architecture") if d.get(k)]
+    if d.get("license"):
+        parts.append(f"general.license {d['license']}")
+    return f"  GGUF {clean(', '.join(parts))}" if parts else "  GGUF"

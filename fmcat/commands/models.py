@@ -148,21 +148,29 @@ def _base_of(entry: Any) -> str | None:
 @click.command()
 @click.argument("names", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Every model with weights.")
+@click.option("--quant", metavar="TYPE|FILE",
+              help="Of a GGUF repo's quantisations, take this one (Q4_K_M, Q8_0, ... or a file name). "
+                   "Default: one already pulled, else Q4_K_M, Q4_K_S, Q5_K_M, Q4_0, ... (the first present).")
 @json_option
 @pass_state
-def pull(state: State, names: tuple[str, ...], all_: bool, as_json: bool) -> None:
+def pull(state: State, names: tuple[str, ...], all_: bool, quant: str | None, as_json: bool) -> None:
     """Download the pinned weights into the Hub cache (resumable; safetensors preferred).
 
     \b
     Example:
       fmcat pull acme/tiny-llama
+      fmcat pull bartowski/Llama-3.2-1B-Instruct-GGUF --quant Q4_K_M
     """
+    from dataclasses import replace
+
     from ..weights import plan
     from ..weights import pull as pull_one
 
     refs = _names(names, all_)
     with state.session() as s:
         plans = plan(s, refs)
+    if quant:
+        plans = [replace(p, quant=quant) for p in plans]
     if refs is not None:
         from ..errors import InvalidInput
 
@@ -184,7 +192,8 @@ def pull(state: State, names: tuple[str, ...], all_: bool, as_json: bool) -> Non
         elif r.status == "failed":
             click.echo(f"{clean(r.model)}: FAILED - {clean(r.reason)}")
         else:
-            extra = f"; {len(r.skipped_files)} duplicate weight file(s) skipped" if r.skipped_files else ""
+            extra = f"; {len(r.skipped_files)} file(s) not taken (other formats or quantisations)" \
+                if r.skipped_files else ""
             click.echo(f"{clean(r.model)}: {r.files} files in {r.path}{extra}")
     if failed:
         raise SystemExit(1)
