@@ -91,14 +91,23 @@ def quantization_of(header: GgufHeader) -> str | None:
     return None
 
 
+class NeedMore(Exception):
+    """A header read from the start of a remote file needs more of its bytes."""
+
+
 class _Cursor:
-    def __init__(self, buf: Any, size: int) -> None:
+    """Reads ``buf``, the first ``len(buf)`` bytes of a file of ``size`` bytes."""
+
+    def __init__(self, buf: Any, size: int, have: int | None = None) -> None:
         self.buf, self.size, self.pos = buf, size, 0
+        self.have = size if have is None else have
 
     def need(self, n: int, what: str) -> None:
         if n < 0 or self.pos + n > self.size:
             raise GgufError(f"{what} runs past the end of the file (at byte {self.pos}, {n} bytes wanted, "
                             f"{self.size - self.pos} left)")
+        if self.pos + n > self.have:
+            raise NeedMore(self.pos + n)
 
     def unpack(self, fmt: str, what: str) -> Any:
         n = struct.calcsize(fmt)
@@ -163,7 +172,16 @@ def check_structure(path: Path) -> GgufHeader:
             return _walk(_Cursor(buf, size), types)
 
 
-def _walk(c: _Cursor, types: dict[int, tuple[str, int, int]]) -> GgufHeader:
+def metadata_from_prefix(prefix: bytes, size: int) -> GgufHeader:
+    """The metadata of a GGUF file from its first bytes (a ranged download of a Hub
+    file); ``NeedMore`` when the metadata runs beyond them. Tensors are not checked."""
+    types, _ = _quant_tables()
+    if len(prefix) < 24:
+        raise NeedMore(24)
+    return _walk(_Cursor(prefix, size, len(prefix)), types, metadata_only=True)
+
+
+def _walk(c: _Cursor, types: dict[int, tuple[str, int, int]], *, metadata_only: bool = False) -> GgufHeader:
     if bytes(c.buf[:4]) != MAGIC:
         raise GgufError("not a GGUF file (bad magic)")
     c.pos = 4
@@ -194,6 +212,8 @@ def _walk(c: _Cursor, types: dict[int, tuple[str, int, int]]) -> GgufHeader:
     if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
         raise GgufError(f"general.alignment {alignment!r} is not a power of two")
     header.alignment = alignment
+    if metadata_only:
+        return header
     tensors: list[tuple[int, int, str]] = []
     names: set[str] = set()
     for i in range(tensor_count):
@@ -245,6 +265,11 @@ def read_details(path: Path) -> dict[str, Any]:
         values.update(_reader_values(path))
     except Exception as exc:  # noqa: BLE001 - the reference reader's failure is this file's, with its reason
         return {"format": "gguf", "error": f"gguf reader: {type(exc).__name__}: {str(exc)[:300]}"}
+    return details_of(header, values)
+
+
+def details_of(header: GgufHeader, values: dict[str, Any]) -> dict[str, Any]:
+    """What fmcat records of a GGUF file, from its header and metadata values."""
     arch = values.get("general.architecture")
     bases = []
     for i in range(min(int(values.get("general.base_model.count") or 0), 20)):
@@ -254,7 +279,7 @@ def read_details(path: Path) -> dict[str, Any]:
         "format": "gguf", "version": header.version, "architecture": arch, "name": values.get("general.name"),
         "license": values.get("general.license"), "license_name": values.get("general.license.name"),
         "license_link": values.get("general.license.link"), "base_models": bases,
-        "quantization": quantization_of(header), "tensor_types": dict(header.tensor_types),
+        "quantization": quantization_of(header), "tensor_types": dict(header.tensor_types) or None,
         "tensor_count": header.tensor_count, "context_length": values.get(f"{arch}.context_length") if arch else None,
         "tokenizer_model": values.get("tokenizer.ggml.model"),
     }

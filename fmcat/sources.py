@@ -197,6 +197,66 @@ def _gguf_name_details(path: str) -> dict[str, Any] | None:
     return {"format": "gguf", **({"quantization": quant, "quantization_from": "file name"} if quant else {})}
 
 
+GGUF_PREFIX = 4 * 1024 * 1024  # bytes of a Hub GGUF file read first for its metadata
+MAX_GGUF_PREFIX = 64 * 1024 * 1024  # a header (with its vocabulary) larger than this is not read remotely
+
+
+def _with_remote_gguf_header(repo_id: str, sha: str, files: tuple[FileSpec, ...],
+                             warnings: list[str]) -> tuple[FileSpec, ...]:
+    """The metadata of one GGUF file of a Hub repo (the quantisation `pull` would take),
+    read from the start of the file with a ranged download: its license and base model
+    are evidence before any weights are pulled. The other files keep what their names say."""
+    from .gguf_files import GgufError, NeedMore, details_of, metadata_from_prefix, pick_quant
+
+    gguf = {f.path: (f.details or {}).get("quantization") for f in files if f.path.lower().endswith(".gguf")}
+    if not gguf:
+        return files
+    quant, _ = pick_quant(gguf, None)
+    path = sorted(p for p, q in gguf.items() if quant is None or (q or p) == quant)[0]
+    size = next(f.size for f in files if f.path == path) or 0
+    want = min(GGUF_PREFIX, size)
+    while True:
+        try:
+            prefix = _download_prefix(repo_id, sha, path, want)
+            header = metadata_from_prefix(prefix, size)
+            break
+        except NeedMore as more:
+            if want >= min(MAX_GGUF_PREFIX, size):
+                warnings.append(f"{path}: GGUF metadata larger than {MAX_GGUF_PREFIX >> 20} MiB: read once pulled")
+                return files
+            want = min(max(int(more.args[0]) * 2, want * 2), MAX_GGUF_PREFIX, size)
+        except GgufError as exc:  # a warning follows from the recorded error
+            return tuple(replace(f, details={"format": "gguf", "error": str(exc)[:500]}) if f.path == path else f
+                         for f in files)
+        except Exception as exc:  # noqa: BLE001 - the metadata is evidence; without it, say so and go on
+            warnings.append(f"{path}: GGUF metadata could not be read from the Hub ({type(exc).__name__}): "
+                            "its license and base model are read once pulled")
+            return files
+    details = dict(details_of(header, header.metadata), read_from="hub (first bytes of the file)")
+    if not header.tensor_types and "quantization" not in details and gguf[path]:
+        details["quantization"] = gguf[path]
+    return tuple(replace(f, details=details) if f.path == path else f for f in files)
+
+
+def _download_prefix(repo_id: str, sha: str, path: str, n: int) -> bytes:
+    """The first ``n`` bytes of a Hub file (a Range request; servers that ignore it are
+    read only that far)."""
+    from huggingface_hub import constants, get_session, hf_hub_url
+    from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
+
+    url = hf_hub_url(repo_id, path, revision=sha, endpoint=constants.ENDPOINT)
+    headers = {**build_hf_headers(), "Range": f"bytes=0-{n - 1}"}
+    out = bytearray()
+    with get_session().stream("GET", url, headers=headers, follow_redirects=True,
+                              timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT) as response:
+        hf_raise_for_status(response)
+        for chunk in response.iter_bytes():
+            out += chunk
+            if len(out) >= n:
+                break
+    return bytes(out[:n])
+
+
 def read_hub(ref: HubRef, *, name: str | None = None, license_override: str | None = None) -> SourceInfo:
     """Metadata of a Hub repo at its pinned commit."""
     from huggingface_hub import errors as hf_errors
@@ -232,6 +292,8 @@ def read_hub(ref: HubRef, *, name: str | None = None, license_override: str | No
             break
         except Exception as exc:  # noqa: BLE001
             raise _hub_error(exc, ref.repo_id, sha) from None
+    if not (gated and any("is gated" in w for w in warnings)):
+        files = _with_remote_gguf_header(ref.repo_id, sha, files, warnings)
     return _build(
         name=name or ref.repo_id, card=card, tags=list(info.tags or []), files=files, texts=texts,
         repo_id=ref.repo_id, revision=sha, local_path=None, gated=gated,

@@ -209,6 +209,10 @@ def test_a_gguf_repo_pulls_one_quantisation_and_verifies_it(cli, gguf_repo):
     quants = {f["path"]: (f.get("details") or {}).get("quantization") for f in shown["files"]}
     assert quants == {"README.md": None, "tiny-llama-F16.gguf": "F16", "tiny-llama-Q8_0.gguf": "Q8_0"}
     assert shown["base_model_relation"] == "quantized"
+    # the header of the quantisation pull would take was read from the Hub before any pull
+    q8 = next(f for f in shown["files"] if f["path"] == "tiny-llama-Q8_0.gguf")["details"]
+    assert q8["license"] == "llama3.2" and q8["read_from"].startswith("hub")
+    assert ("gguf-metadata", "llama3.2") in [(e["source"], e["license"]) for e in shown["license_evidence"]]
 
     missing = cli("pull", repo_id, "--quant", "Q2_K", expect=1)
     assert "no Q2_K quantisation here (present: F16, Q8_0)" in missing.stdout
@@ -231,6 +235,17 @@ def test_a_gguf_repo_pulls_one_quantisation_and_verifies_it(cli, gguf_repo):
     broken = json.loads(cli("verify", repo_id, "--json", expect=1).stdout)[0]
     reason = {f["path"]: f for f in broken["files"]}["tiny-llama-Q8_0.gguf"]["reason"]
     assert "sha256" in reason and "does not match" in reason
+
+
+def test_a_hub_gguf_whose_metadata_contradicts_the_card_is_a_conflict_before_any_pull(cli, hub_server, tmp_path):
+    repo_id = f"acme/relicensed-{uuid.uuid4().hex[:6]}-GGUF"
+    hub_server.commit(repo_id, {
+        "README.md": card({"license": "mit"}),
+        "m-Q4_K_M.gguf": tiny_gguf(tmp_path / "m.gguf", "Q8_0", license_id="llama3.2").read_bytes(),
+    })
+    added = json.loads(cli("add", repo_id, "--json").stdout)[0]
+    assert added["license"] == "llama3.2"
+    assert "card says mit" in added["license_conflict"] and "gguf-metadata says llama3.2" in added["license_conflict"]
 
 
 def test_a_hub_gguf_with_a_tensor_past_the_end_fails_on_structure(cli, hub_server, tmp_path):
