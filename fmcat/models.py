@@ -187,5 +187,6 @@ class SmokeTest(Base):
     output_digest: Mapped[str | None] = mapped_column(String(64))
     trust_remote_code: Mapped[bool] = mapped_column(Boolean, default=False)
     fmcat_version: Mapped[str | None] = mapped_column(String(40))
+    node: Mapped[str | None] = mapped_column(String(200))  # the machine that ran it (a Ray node), when not this one
 
     model: Mapped[Model] = relationship(back_populates="smoke_tests")

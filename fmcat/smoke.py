@@ -51,6 +51,7 @@ class SmokeOutcome:
     output_check: dict[str, Any] = field(default_factory=dict)
     output_digest: str | None = None
     trust_remote_code: bool = False
+    node: str | None = None  # the Ray node (id and address) that ran it; None: this machine
     started_at: dt.datetime = field(default_factory=lambda: _now())
     finished_at: dt.datetime = field(default_factory=lambda: _now())
 
@@ -327,7 +328,7 @@ def record_smoke(session: Session, outcome: SmokeOutcome) -> None:
         throughput=outcome.throughput, throughput_unit=outcome.throughput_unit,
         peak_memory_bytes=outcome.peak_memory_bytes, output_check=dict(outcome.output_check),
         output_digest=outcome.output_digest, trust_remote_code=outcome.trust_remote_code,
-        fmcat_version=__version__,
+        fmcat_version=__version__, node=outcome.node,
     ))
     session.flush()
 

@@ -32,6 +32,21 @@ def summarise_skipped(skipped: list[tuple[str, str]], *, named: bool) -> bool:
     return bool(skipped) and named
 
 
+def _one_by_one(plans: list[Any], device: str, *, dtype: str, trust_remote_code: bool, timeout: float,
+                fetch: Any, echo_names: bool) -> Any:
+    """The plain run: each model in turn on one device, in its own child."""
+    from ..smoke import Runner, smoke_one
+    from ..weights import verify as verify_one
+
+    runner = Runner(timeout)  # its fork server imports torch while the first model is pulled
+    for p in plans:
+        if echo_names:
+            click.echo(f"{clean(p.name)} ...", err=True)
+        outcome, check = smoke_one(p, device=device, dtype=dtype, trust_remote_code=trust_remote_code,
+                                   runner=runner, fetch=fetch, verify=verify_one)
+        yield p, outcome, check
+
+
 def add_with_bases(state: State, infos: list[Any], *, follow: bool = True) -> tuple[list[Any], list[str]]:
     """Write what ``read_source`` read, with the base models Hub cards name (unless not
     ``follow``), in one transaction: all of it or none. Returns everything written and
@@ -307,10 +322,16 @@ def sync(state: State, names: tuple[str, ...], all_: bool, update: bool, as_json
 @click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
               help="Seconds each model may take before its process is killed.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow models whose repository code must run (recorded).")
+@click.option("--devices", metavar="LIST",
+              help="Run models in parallel, one child per device: cuda:0,cuda:1,... or all (cpu,cpu also works).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help="One Ray task per model on a Ray cluster (extra fmcat[ray]): auto, HOST:PORT, ray://HOST:10001, "
+                   "or nothing for a local Ray instance. Only this process writes the catalog.")
 @json_option
 @pass_state
 def smoke_test(state: State, names: tuple[str, ...], all_: bool, gpu: bool, device: str | None, dtype: str,
-               timeout: float, trust_remote_code: bool, as_json: bool) -> None:
+               timeout: float, trust_remote_code: bool, devices: str | None, ray_address: str | None,
+               as_json: bool) -> None:
     """Pull, verify and run each model once (one small inference), and record the evidence.
 
     Each model runs in its own process: a crash, a hang past --timeout or running
@@ -320,17 +341,33 @@ def smoke_test(state: State, names: tuple[str, ...], all_: bool, gpu: bool, devi
     Example:
       fmcat smoke-test --all --gpu
       fmcat smoke-test acme/tiny-llama --device cpu --json
+      fmcat smoke-test --all --devices cuda:0,cuda:1
+      fmcat smoke-test --all --gpu --ray auto
     """
     from pathlib import Path
 
-    from ..smoke import Runner, record_smoke, resolve_device, smoke_one
+    from ..smoke import record_smoke, resolve_device
     from ..weights import plan, record_verification
     from ..weights import pull as pull_one
     from ..weights import verify as verify_one
 
     refs = _names(names, all_)
-    where = resolve_device(gpu, device)  # before anything is read or written
-    runner = Runner(timeout)  # its fork server imports torch while the catalog is read
+    if devices and ray_address:
+        raise click.UsageError("--devices and --ray are two ways to spread the work: give one")
+    results: Any
+    if ray_address:
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            from ..errors import FmcatError
+
+            raise FmcatError("--ray needs Ray", hint="pip install 'fmcat[ray]' (and the same on every worker)")
+        where = "cuda" if gpu or (device or "").startswith("cuda") else "cpu"  # the workers have the devices
+        if device and device not in ("cpu", "cuda"):
+            raise click.UsageError("with --ray, --device is cpu or cuda: Ray gives each task its own GPU")
+    else:
+        where = resolve_device(gpu, device)  # before anything is read or written
+    spread = __import__("fmcat.fleet", fromlist=["parse_devices"]).parse_devices(devices) if devices else None
     with state.session() as s:
         plans = plan(s, refs)
     progress = _progress(as_json)
@@ -338,31 +375,56 @@ def smoke_test(state: State, names: tuple[str, ...], all_: bool, gpu: bool, devi
     def fetch(p: Any) -> Path:
         if p.source == "local":
             return Path(p.local_path)
-        return Path(pull_one(p, progress=progress).path)
+        pulled = pull_one(p, progress=progress and not spread)
+        if pulled.status == "failed":
+            from ..errors import FmcatError
 
+            raise FmcatError(pulled.reason or "pull failed")
+        return Path(pulled.path)
+
+    if ray_address:
+        from ..fleet import run_on_ray
+
+        results = run_on_ray(plans, ray_address, device=where, dtype=dtype, trust_remote_code=trust_remote_code,
+                             timeout=timeout)
+    elif spread:
+        from ..fleet import run_on_devices
+
+        results = run_on_devices(plans, spread, dtype=dtype, trust_remote_code=trust_remote_code, timeout=timeout,
+                                 fetch=fetch, verify=verify_one)
+    else:
+        results = _one_by_one(plans, where, dtype=dtype, trust_remote_code=trust_remote_code, timeout=timeout,
+                              fetch=fetch, echo_names=not as_json and not state.quiet)
+    tty = sys.stderr.isatty() and not as_json and not state.quiet and bool(spread or ray_address)
     outcomes = []
-    for p in plans:
-        if not as_json and not state.quiet:
-            click.echo(f"{clean(p.name)} ...", err=True)
-        outcome, check = smoke_one(p, device=where, dtype=dtype, trust_remote_code=trust_remote_code,
-                                   runner=runner, fetch=fetch, verify=verify_one)
-        with state.session(write=True) as s:
+    for p, outcome, check in results:
+        with state.session(write=True) as s:  # the driver alone writes, as each model finishes
             if check is not None:
                 record_verification(s, check)
             record_smoke(s, outcome)
         outcomes.append(outcome)
+        if tty:
+            failed_so_far = sum(o.status == "failed" for o in outcomes)
+            click.echo(f"\r{len(outcomes)}/{len(plans)} done, {failed_so_far} failed", err=True,
+                       nl=len(outcomes) == len(plans))
+    if spread or ray_address:
+        order = {p.name: i for i, p in enumerate(plans)}
+        outcomes.sort(key=lambda o: order.get(o.model, 0))
     if as_json:
         emit_json([o.to_dict() for o in outcomes])
     else:
         from ..cli import echo_table
 
+        nodes = any(o.node for o in outcomes)
         echo_table([[clean(o.model), o.status, o.kind or "-", o.device or "-",
                      f"{o.load_seconds:.2f}" if o.load_seconds is not None else "-",
                      f"{o.inference_seconds:.2f}" if o.inference_seconds is not None else "-",
                      f"{o.throughput:.1f} {o.throughput_unit}" if o.throughput is not None else "-",
-                     f"{o.peak_memory_bytes / 2**20:.0f} MiB" if o.peak_memory_bytes else "-"]
+                     f"{o.peak_memory_bytes / 2**20:.0f} MiB" if o.peak_memory_bytes else "-",
+                     *([clean(o.node or "-")] if nodes else [])]
                     for o in outcomes],
-                   ["model", "status", "kind", "device", "load s", "infer s", "throughput", "peak mem"])
+                   ["model", "status", "kind", "device", "load s", "infer s", "throughput", "peak mem",
+                    *(["node"] if nodes else [])])
         for o in outcomes:
             if o.reason:
                 click.echo(f"{clean(o.model)}: {o.status}: {clean(o.reason)}")
