@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from .catalog import find_model
 from .decide import Decider, ModelDecision, ModelFacts, Use, decide_model, multimodal
 from .entries import model_key
 from .licenses import knowledge_base
-from .models import Model, SmokeTest, Verification
 from .policy import Policy, Waiver, apply_policy, unmatched_waivers
+
+if TYPE_CHECKING:  # the ORM is imported where a session is used: `fastread` answers without it
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
@@ -36,6 +34,8 @@ class CheckResult:
 
 
 def _latest_status(session: Session, table: Any) -> dict[int, str]:
+    from sqlalchemy import func, select
+
     last = select(table.model_id, func.max(table.id).label("id")).group_by(table.model_id).subquery()
     rows = session.execute(select(table.model_id, table.status).join(last, table.id == last.c.id))
     return {model_id: status for model_id, status in rows}
@@ -47,6 +47,10 @@ def load_facts(
     """Facts for every model, by catalog name, an index by ``model_key`` of name
     and repo id for lineage, and
     each model's keys for waivers (its name and repo id, lowercased)."""
+    from sqlalchemy import select
+
+    from .models import Model, SmokeTest, Verification
+
     verified = _latest_status(session, Verification) if need_runs else {}
     smoke = _latest_status(session, SmokeTest) if need_runs else {}
     rows = session.execute(
@@ -89,6 +93,8 @@ def check_licenses(
     now: dt.datetime | None = None,
 ) -> CheckResult:
     """Decide every named model (or all, for ``names=None``) for ``use``."""
+    from .catalog import find_model
+
     need_runs = bool(policy and (policy.rules.require_verified or policy.rules.require_smoke_test))
     facts, by_name, index, aliases = load_facts(session, need_runs=need_runs)
     if names is not None:

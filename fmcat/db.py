@@ -32,8 +32,7 @@ log = logging.getLogger(__name__)
 
 # Every schema revision in order, oldest first. A test checks this against the
 # Alembic scripts, so adding a migration means adding its id here.
-SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
-SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
+from .schema import SCHEMA_HEAD, SCHEMA_REVISIONS  # noqa: E402  (re-exported: a new revision goes there)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 10  # overridable with ?connect_timeout=N in the URL

@@ -62,6 +62,7 @@ class RayCluster:
     def start(self) -> "RayCluster":
         self._start("head", ["--head", f"--node-ip-address={self.head_ip}", f"--port={self.port}",
                              f"--num-cpus={self.head_cpus}", "--include-dashboard=false",
+                             f"--dashboard-port={free_port()}",  # its head process runs even so (state API)
                              f"--temp-dir={self.root / 't'}"])
         self.wait_nodes(1)
         return self

@@ -66,24 +66,35 @@ def list_(state: State, category: str | None, license_: str | None, verdict: tup
       fmcat list --category custom
       fmcat list --verdict allowed --verdict conditional --commercial --distribute
     """
-    from ..catalog import list_models
+    from .. import fastread
     from .options import USE_FLAG_PARAMS
 
     use_given = bool(verdict) or any(params.get(k) not in (None, (), False) for k in USE_FLAG_PARAMS)
     decided: dict[str, Any] = {}
-    with state.session() as s:
-        rows = list_models(s, category=category, license=license_)
-        if use_given:
-            from ..checks import check_licenses
-            from .licensing import warn_unmatched_waivers
-            from .options import build_use
+    checked: Any = None
+    if use_given:
+        from .options import build_use
 
-            use, policy = build_use(params)
-            checked = check_licenses(s, None, use, policy)
-            warn_unmatched_waivers(checked)
-            decided = {d.model: d for d in checked.decisions}
-            if verdict:
-                rows = [r for r in rows if decided[r.name].verdict in verdict]
+        use, policy = build_use(params)
+    fast = fastread.list_rows(state.location(), category=category, license=license_,  # SQLite: no ORM
+                              use=use if use_given else None, policy=policy if use_given else None)
+    rows, checked = fast if fast is not None else (None, None)
+    if rows is None:
+        from ..catalog import list_models
+
+        with state.session() as s:
+            rows = list_models(s, category=category, license=license_)
+            if use_given:
+                from ..checks import check_licenses
+
+                checked = check_licenses(s, None, use, policy)
+    if use_given:
+        from .licensing import warn_unmatched_waivers
+
+        warn_unmatched_waivers(checked)
+        decided = {d.model: d for d in checked.decisions}
+        if verdict:
+            rows = [r for r in rows if decided[r.name].verdict in verdict]
     if as_json:
         emit_json([r.to_dict() | ({"verdict": decided[r.name].verdict,
                                    "obligation_count": len(decided[r.name].obligations)} if decided else {})
@@ -120,10 +131,14 @@ def show(state: State, name: str, as_json: bool) -> None:
       fmcat show "Llama 2"
       fmcat show meta-llama/Llama-2-7b-hf --json
     """
-    from ..catalog import model_detail
+    from ..fastread import detail
 
-    with state.session() as s:
-        d = model_detail(s, name)
+    d = detail(state.location(), name)  # SQLite: read without the ORM
+    if d is None:
+        from ..catalog import model_detail
+
+        with state.session() as s:
+            d = model_detail(s, name)
     if as_json:
         emit_json(d.to_dict())
         return

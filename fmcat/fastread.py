@@ -1,0 +1,324 @@
+"""One-model answers without SQLAlchemy: `check-license NAME` on a SQLite catalog.
+
+A command that answers about the models it names reads them, and the base models
+their lineage reaches, with the standard library's ``sqlite3`` on a read-only
+connection: no ORM, no engine, no schema machinery, nothing loaded that the answer
+does not need. The decision itself is the same code as everywhere
+(``decide_model``, ``apply_policy``). Whenever this path is not sure it can answer
+exactly as the full path would (not a plain SQLite file, a schema that is not the
+current one, a name that matches nothing or several models), it returns None and
+the command takes the full path, which also gives every error its usual wording.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+_COLUMNS = ("id, name, display_name, license_id, license_declared, category, base_models, repo_id, facts, task, "
+            "architecture")
+
+
+def connect(location: str) -> sqlite3.Connection | None:
+    """A read-only connection to the SQLite catalog at ``location`` when it is a plain
+    file at the current schema revision; None otherwise."""
+    from .schema import SCHEMA_HEAD
+
+    if location.startswith("sqlite:///"):
+        path = location[len("sqlite:///"):]
+        if "?" in path:
+            return None
+    elif "://" in location or location.startswith("sqlite:"):
+        return None
+    else:
+        path = location
+    file = Path(path).expanduser()
+    if not file.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None)
+        conn.execute("BEGIN")  # one snapshot for every read of the answer
+        rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    except sqlite3.Error:
+        return None
+    if rows != [(SCHEMA_HEAD,)]:
+        conn.close()
+        return None
+    return conn
+
+
+def find(conn: sqlite3.Connection, ref: str) -> tuple[Any, ...] | None:
+    """The one model ``ref`` names, as ``find_model`` finds it; None when that is not one model."""
+    ref = ref.strip()
+    if not ref:
+        return None
+    row = conn.execute(f"SELECT {_COLUMNS} FROM models WHERE name = ?", (ref,)).fetchone()
+    if row is not None:
+        return row
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM models WHERE repo_id = ?", (ref,)).fetchall()
+    if not rows:
+        low = ref.lower()
+        rows = conn.execute(f"SELECT {_COLUMNS} FROM models WHERE lower(name) = ? OR lower(repo_id) = ? "
+                            "OR lower(display_name) = ?", (low, low, low)).fetchall()
+    return rows[0] if len(rows) == 1 else None
+
+
+def _json(value: Any, default: Any) -> Any:
+    if value is None:
+        return default
+    if isinstance(value, (bytes, str)):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return default
+    return value
+
+
+class _Facts:
+    """ModelFacts by ``model_key``, read from the catalog as lineage asks for them."""
+
+    def __init__(self, conn: sqlite3.Connection, need_runs: bool) -> None:
+        self.conn = conn
+        self.need_runs = need_runs
+        self.by_key: dict[str, Any] = {}
+        self.by_name: dict[str, Any] = {}
+        self.rows: dict[str, tuple[Any, ...]] = {}
+
+    def facts(self, row: tuple[Any, ...]) -> Any:
+        from .decide import ModelFacts, multimodal
+
+        (mid, name, display_name, license_id, declared, category, bases, repo_id, facts, task, arch) = row
+        known = self.by_name.get(name)
+        if known is not None:
+            return known
+        facts = _json(facts, {}) or {}
+        out = ModelFacts(
+            name=name, display_name=display_name, license=license_id or declared, category=category,
+            base_models=tuple(_json(bases, []) or ()),
+            verified=self._latest("verifications", mid), smoke_tested=self._latest("smoke_tests", mid),
+            conflict=facts.get("license_conflict"), doubt=facts.get("license_doubt"),
+            multimodal=multimodal(task, arch),
+        )
+        self.by_name[name] = out
+        self.rows[name] = row
+        return out
+
+    def _latest(self, table: str, model_id: int) -> str | None:
+        if not self.need_runs:
+            return None
+        row = self.conn.execute(f"SELECT status FROM {table} WHERE model_id = ? ORDER BY id DESC LIMIT 1",
+                                (model_id,)).fetchone()
+        return row[0] if row else None
+
+    def _odd_spellings(self) -> list[tuple[Any, ...]]:
+        """Models whose name or repo id has a ``model_key`` that is not simply its lower
+        case (an ``@``, a scheme, slashes or spaces at an end), to compare as ``model_key`` does."""
+        odd = ("instr({c}, '@') > 0 OR instr({c}, ':') > 0 OR {c} LIKE '/%' OR {c} LIKE '%/' "
+               "OR {c} LIKE ' %' OR {c} LIKE '% '")
+        return self.conn.execute(f"SELECT {_COLUMNS} FROM models WHERE {odd.format(c='name')} "
+                                 f"OR {odd.format(c='repo_id')} ORDER BY name").fetchall()
+
+    def get(self, key: str) -> Any:
+        """The model a base-model reference names, matched as ``load_facts`` indexes
+        them: a catalog name first, then a repo id, in any letter case."""
+        from .entries import model_key
+
+        if key in self.by_key:
+            return self.by_key[key]
+        rows = self.conn.execute(f"SELECT {_COLUMNS} FROM models WHERE lower(name) = ? ORDER BY name",
+                                 (key,)).fetchall()
+        odd = None
+        if not rows:
+            odd = self._odd_spellings()
+            rows = [r for r in odd if model_key(r[1]) == key]
+        if not rows:
+            rows = self.conn.execute(f"SELECT {_COLUMNS} FROM models WHERE lower(repo_id) = ? ORDER BY name",
+                                     (key,)).fetchall()
+        if not rows:
+            rows = [r for r in odd or () if r[7] and model_key(r[7]) == key]
+        found = self.facts(rows[0]) if rows else None
+        self.by_key[key] = found
+        return found
+
+
+def check_names(location: str, refs: list[str], use: Any, policy: Any) -> Any:
+    """``check_licenses`` for the named models, or None when the full path must answer."""
+    conn = connect(location)
+    if conn is None:
+        return None
+    try:
+        return _check(conn, refs, use, policy)
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def _check(conn: sqlite3.Connection, refs: list[str] | None, use: Any, policy: Any) -> Any:
+    import datetime as dt
+
+    from .checks import CheckResult
+    from .decide import Decider, decide_model
+    from .licenses import knowledge_base
+
+    need_runs = bool(policy and (policy.rules.require_verified or policy.rules.require_smoke_test))
+    source = _Facts(conn, need_runs)
+    chosen: list[Any] = []
+    if refs is None:  # every model, in one read
+        chosen = [source.facts(row) for row in conn.execute(f"SELECT {_COLUMNS} FROM models ORDER BY name")]
+    for ref in refs or ():
+        row = find(conn, ref)
+        if row is None:
+            return None
+        facts = source.facts(row)
+        if facts not in chosen:
+            chosen.append(facts)
+    decider = Decider(knowledge_base(), use)
+    now = dt.datetime.now(dt.timezone.utc)
+    decisions = []
+    for f in chosen:
+        d = decide_model(f, decider, source)  # type: ignore[arg-type]
+        if policy is not None:
+            from .policy import apply_policy
+
+            row = source.rows[f.name]
+            d = apply_policy(d, f, policy, now, {a.lower() for a in (row[1], row[7]) if a})
+        decisions.append(d)
+    unmatched: tuple[Any, ...] = ()
+    if policy is not None:
+        unmatched = tuple(w for w in policy.waivers if not _names_a_model(conn, w))
+    return CheckResult(use, policy.path if policy else None, decisions, unmatched)
+
+
+def _names_a_model(conn: sqlite3.Connection, waiver: Any) -> bool:
+    key = waiver.model.lower()
+    return conn.execute("SELECT 1 FROM models WHERE lower(name) = ? OR lower(repo_id) = ? LIMIT 1",
+                        (key, key)).fetchone() is not None
+
+
+# --- list and show ------------------------------------------------------------------
+
+
+def list_rows(location: str, *, category: str | None, license: str | None,
+              use: Any = None, policy: Any = None) -> tuple[list[Any], Any] | None:
+    """``list_models`` (and, with a ``use``, every model's decision, from the same
+    snapshot) without the ORM, or None when the full path must answer."""
+    conn = connect(location)
+    if conn is None:
+        return None
+    try:
+        return _list_rows(conn, category, license), (_check(conn, None, use, policy) if use is not None else None)
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def _list_rows(conn: sqlite3.Connection, category: str | None, license: str | None) -> list[Any]:
+    from .records import ModelSummary
+
+    query = ("SELECT name, display_name, provider, category, license_id, license_declared, access, "
+             "source_kind, repo_id, revision, task, architecture FROM models")
+    where, args = [], []
+    if category:
+        where.append("category = ?")
+        args.append(category)
+    if license:
+        from .errors import InvalidInput
+        from .licenses import knowledge_base
+
+        try:
+            resolved = knowledge_base().resolve(license)
+        except InvalidInput:
+            resolved = None
+        wanted = resolved.license_id if resolved and resolved.license_id else license
+        where.append("(license_id = ? OR license_declared = ?)")
+        args += [wanted, license]
+    if where:
+        query += " WHERE " + " AND ".join(where)
+    rows = conn.execute(query + " ORDER BY name", args).fetchall()
+    return [ModelSummary(name=r[0], display_name=r[1], provider=r[2], category=r[3], license=r[4] or r[5],
+                         access=r[6], source=r[7], repo_id=r[8], revision=r[9], task=r[10], architecture=r[11])
+            for r in rows]
+
+
+# the columns `show` reports of each run, in the ORM's order (a test keeps them in step)
+VERIFICATION_DETAIL = ("revision", "summary", "files", "fmcat_version")
+SMOKE_DETAIL = ("revision", "reason", "device", "device_name", "dtype", "versions", "load_seconds",
+                "inference_seconds", "throughput", "throughput_unit", "peak_memory_bytes", "output_check",
+                "output_digest", "trust_remote_code", "fmcat_version", "node")
+_JSON_COLUMNS = frozenset({"files", "versions", "output_check"})
+_BOOL_COLUMNS = frozenset({"trust_remote_code"})
+
+
+def _when(value: Any) -> str | None:
+    import datetime as dt
+
+    from .records import _iso
+
+    if value is None:
+        return None
+    return _iso(value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value)))
+
+
+def _detail_value(col: str, value: Any) -> Any:
+    if col in _JSON_COLUMNS:
+        return _json(value, None)
+    if col in _BOOL_COLUMNS:
+        return None if value is None else bool(value)
+    return value
+
+
+def detail(location: str, ref: str) -> Any:
+    """``model_detail`` without the ORM, or None when the full path must answer."""
+    conn = connect(location)
+    if conn is None:
+        return None
+    try:
+        return _detail(conn, ref)
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def _detail(conn: sqlite3.Connection, ref: str) -> Any:
+    from .records import FileRecord, LicenseEvidence, ModelDetail, RunRecord
+
+    found = find(conn, ref)
+    if found is None:
+        return None
+    mid = found[0]
+    conn.row_factory = sqlite3.Row
+    m = conn.execute("SELECT * FROM models WHERE id = ?", (mid,)).fetchone()
+    files = conn.execute("SELECT path, size, sha256, blob_id, is_lfs, details FROM model_files "
+                         "WHERE model_id = ? ORDER BY path", (mid,)).fetchall()
+    observations = conn.execute("SELECT observed_at, source, declared, license_id, revision, text_sha256, note "
+                                "FROM license_observations WHERE model_id = ? ORDER BY id", (mid,)).fetchall()
+    runs = {}
+    for table, cols in (("verifications", VERIFICATION_DETAIL), ("smoke_tests", SMOKE_DETAIL)):
+        runs[table] = [
+            RunRecord("verification" if table == "verifications" else "smoke-test", _when(r["started_at"]),
+                      _when(r["finished_at"]), r["status"], {c: _detail_value(c, r[c]) for c in cols})
+            for r in conn.execute(f"SELECT * FROM {table} WHERE model_id = ? ORDER BY id", (mid,))
+        ]
+    return ModelDetail(
+        name=m["name"], display_name=m["display_name"], provider=m["provider"], category=m["category"],
+        license=m["license_id"] or m["license_declared"], license_declared=m["license_declared"],
+        license_name=m["license_name"], license_link=m["license_link"], license_source=m["license_source"],
+        license_text_sha256=m["license_text_sha256"], access=m["access"], gated=m["gated"],
+        source=m["source_kind"], repo_id=m["repo_id"], revision=m["revision"], local_path=m["local_path"],
+        task=m["task"], architecture=m["architecture"], library_name=m["library_name"],
+        base_models=list(_json(m["base_models"], []) or []), base_model_relation=m["base_model_relation"],
+        datasets=list(_json(m["datasets"], []) or []), has_remote_code=bool(m["has_remote_code"]),
+        origin=m["origin"], sources=dict(_json(m["facts"], {}) or {}),
+        unconfirmed=list(_json(m["unconfirmed"], []) or []), card=dict(_json(m["card"], {}) or {}),
+        created_at=_when(m["created_at"]), updated_at=_when(m["updated_at"]),
+        files=[FileRecord(f["path"], f["size"], f["sha256"], f["blob_id"], bool(f["is_lfs"]),
+                          _json(f["details"], None)) for f in files],
+        license_evidence=[LicenseEvidence(_when(o["observed_at"]), o["source"], o["declared"], o["license_id"],
+                                          o["revision"], o["text_sha256"], o["note"]) for o in observations],
+        verifications=runs["verifications"], smoke_tests=runs["smoke_tests"],
+    )

@@ -1,0 +1,193 @@
+"""The read path without SQLAlchemy (`check-license NAME`, `list`, `show` on SQLite)
+answers exactly as the ORM path does, and steps aside whenever it cannot."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fmcat import fastread
+from fmcat.checks import check_licenses
+from fmcat.db import open_catalog
+from fmcat.decide import Use
+from fmcat.policy import load_policy
+
+BACKENDS = ("sqlite",)
+
+EXTRA = [
+    {"name": "acme/llama-ft", "license": "llama2", "base_model": "META-LLAMA/llama-2-7b-hf"},
+    {"name": "acme/merge", "license": "apache-2.0", "base_model": ["acme/llama-ft", "hf://tiiuae/falcon-7b@main"]},
+    {"name": "acme/orphan", "license": "mit", "base_model": "nobody/not-in-catalog"},
+    {"name": "acme/by-url", "license": "mit",
+     "base_model": "https://huggingface.co/google-t5/t5-small/tree/main"},
+    {"name": "acme/cycle-a", "license": "mit", "base_model": "acme/cycle-b"},
+    {"name": "acme/cycle-b", "license": "mit", "base_model": "acme/cycle-a"},
+    {"name": "acme/nc", "license": "cc-by-nc-4.0", "display_name": "Shared Name"},
+    {"name": "acme/nc-2", "license": "cc-by-nc-4.0", "display_name": "Shared Name"},
+]
+
+POLICY = """
+[use]
+commercial = true
+serve = true
+
+[rules]
+allow-categories = ["open-source", "custom"]
+deny-licenses = ["cc-by-nc-4.0"]
+require-verified = true
+
+[[waivers]]
+model = "ACME/ORPHAN"
+verdict = "allowed"
+reason = "checked by hand"
+approver = "legal@example.com"
+expires = 2099-01-01
+
+[[waivers]]
+model = "acme/gone"
+verdict = "allowed"
+reason = "typo"
+approver = "legal@example.com"
+expires = 2099-01-01
+"""
+
+USES = [Use(), Use(commercial=False), Use(mau=800_000_000, distribute=True, modify=True, serve=True),
+        Use(train_other_models=True, domains=("military",))]
+
+
+@pytest.fixture
+def catalog(initialised, tmp_path):
+    initialised("import", "-", input="".join(json.dumps(e) + "\n" for e in EXTRA))
+    location = str(tmp_path / "catalog.db")
+    cat = open_catalog(location)
+    with cat.session(write=True) as s, s.begin():  # a verification and a smoke test on record
+        from fmcat.smoke import SmokeOutcome, record_smoke
+        from fmcat.verify import FileCheck, VerifyResult
+        from fmcat.weights import record_verification
+
+        now = dt.datetime(2026, 11, 28, 10, 0, 0, 123456)
+        record_verification(s, VerifyResult("acme/llama-ft", "passed", "2 files match", None, now, now,
+                                            (FileCheck("a.safetensors", "ok"),)))
+        record_smoke(s, SmokeOutcome("acme/llama-ft", "failed", reason="boom", device="cpu", versions={"x": 1},
+                                     output_check={"ok": False}, trust_remote_code=True, node="n1@127.0.0.2",
+                                     load_seconds=0.5, started_at=now, finished_at=now))
+    yield location, cat
+    cat.dispose()
+
+
+def _names(cat) -> list[str]:
+    from sqlalchemy import select
+
+    from fmcat.models import Model
+
+    with cat.session() as s:
+        return list(s.scalars(select(Model.name).order_by(Model.name)))
+
+
+def _full_check(cat, refs, use, policy):
+    with cat.session() as s:
+        return check_licenses(s, refs, use, policy)
+
+
+def _same(fast, full) -> None:
+    assert fast is not None
+    assert [d.to_dict() for d in fast.decisions] == [d.to_dict() for d in full.decisions]
+    assert [w.model for w in fast.unmatched_waivers] == [w.model for w in full.unmatched_waivers]
+    assert fast.policy == full.policy
+
+
+def test_check_license_of_each_model_matches_the_orm_path(catalog, tmp_path):
+    location, cat = catalog
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(POLICY)
+    policy = load_policy(policy_file)
+    for use in USES:
+        for pol in (None, policy):
+            for name in _names(cat):
+                _same(fastread.check_names(location, [name], use, pol), _full_check(cat, [name], use, pol))
+            every = fastread.list_rows(location, category=None, license=None, use=use, policy=pol)[1]
+            _same(every, _full_check(cat, None, use, pol))
+
+
+def test_names_are_found_as_find_model_finds_them(catalog):
+    location, cat = catalog
+    for ref in ("Llama 2", "llama 2", "META-LLAMA/Llama-2-7b-hf", "meta-llama/Llama-2-7b-hf", " acme/merge "):
+        _same(fastread.check_names(location, [ref], Use(), None), _full_check(cat, [ref], Use(), None))
+    # the same model twice is decided once, as the full path does
+    _same(fastread.check_names(location, ["Llama 2", "meta-llama/Llama-2-7b-hf"], Use(), None),
+          _full_check(cat, ["Llama 2", "meta-llama/Llama-2-7b-hf"], Use(), None))
+    # what the fast path cannot answer alone goes to the full path (and its error messages)
+    assert fastread.check_names(location, ["no/such-model"], Use(), None) is None
+    assert fastread.check_names(location, ["shared name"], Use(), None) is None  # ambiguous
+    assert fastread.check_names(location, [""], Use(), None) is None
+
+
+def test_list_and_show_match_the_orm_path(catalog):
+    from fmcat.catalog import list_models, model_detail
+
+    location, cat = catalog
+    for category, lic in ((None, None), ("custom", None), (None, "Apache-2.0"), (None, "cc-by-nc-4.0"),
+                          (None, "not-a-license")):
+        rows, _ = fastread.list_rows(location, category=category, license=lic)
+        with cat.session() as s:
+            assert rows == list_models(s, category=category, license=lic)
+    for name in _names(cat):
+        with cat.session() as s:
+            full = model_detail(s, name).to_dict()
+        assert fastread.detail(location, name).to_dict() == full
+        assert json.dumps(fastread.detail(location, name).to_dict()) == json.dumps(full)  # key order too
+
+
+def test_run_columns_follow_the_schema():
+    from fmcat.models import SmokeTest, Verification
+
+    skip = {"id", "model_id", "started_at", "finished_at", "status"}
+    assert fastread.VERIFICATION_DETAIL == tuple(c.key for c in Verification.__table__.columns if c.key not in skip)
+    assert fastread.SMOKE_DETAIL == tuple(c.key for c in SmokeTest.__table__.columns if c.key not in skip)
+
+
+def test_the_fast_path_steps_aside(tmp_path, initialised):
+    assert fastread.connect(str(tmp_path / "missing.db")) is None
+    assert fastread.connect("postgresql+psycopg://u@127.0.0.1/x") is None
+    assert fastread.connect(f"sqlite:///{tmp_path / 'catalog.db'}?timeout=5") is None
+    assert fastread.connect(f"sqlite:///{tmp_path / 'catalog.db'}") is not None
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "catalog.db")
+    conn.execute("UPDATE alembic_version SET version_num = '0003'")  # an older schema: the full path upgrades
+    conn.commit()
+    conn.close()
+    assert fastread.connect(str(tmp_path / "catalog.db")) is None
+
+
+def test_one_model_answers_never_import_the_orm(initialised, tmp_path):
+    code = ("import sys\nfrom fmcat.cli import cli\n"
+            "for args in (['check-license', 'Llama 2'], ['show', 'Llama 2'], ['list'], ['licenses', 'llama2'],"
+            " ['list', '--verdict', 'allowed']):\n"
+            "    try:\n        cli(args, standalone_mode=False)\n    except SystemExit:\n        pass\n"
+            "print('LOADED', sorted(m for m in ('sqlalchemy', 'alembic', 'yaml') if m in sys.modules))")
+    import os
+
+    # the first run compiles licenses.yaml into the cache (and so imports yaml); the next ones read the cache
+    subprocess.run([sys.executable, "-m", "fmcat", "licenses", "llama2"], env=dict(os.environ), capture_output=True,
+                   timeout=120, check=True)
+    proc = subprocess.run([sys.executable, "-c", code], env=dict(os.environ), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "LOADED []", proc.stdout[-500:]
+
+
+def test_cli_answers_are_the_same_either_way(initialised, tmp_path, monkeypatch):
+    fast = initialised("check-license", "Llama 2", "--mau", "900000000", "--json", expect=1).stdout
+    shown = initialised("show", "Llama 2", "--json").stdout
+    listed = initialised("list", "--verdict", "conditional", "--serve").stdout
+    monkeypatch.setattr(fastread, "connect", lambda location: None)  # every command takes the full path
+    assert initialised("check-license", "Llama 2", "--mau", "900000000", "--json", expect=1).stdout == fast
+    assert initialised("show", "Llama 2", "--json").stdout == shown
+    assert initialised("list", "--verdict", "conditional", "--serve").stdout == listed
+    assert Path(tmp_path / "catalog.db").exists()
