@@ -182,6 +182,17 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def emit_json_list(items: Any) -> None:
+    """A JSON list written item by item, byte for byte what ``emit_json(list(items))``
+    writes, without holding the list or its text in memory."""
+    first = True
+    for item in items:
+        text = json.dumps(item, indent=2, ensure_ascii=False, default=str)
+        click.echo(("[\n" if first else ",\n") + "  " + text.replace("\n", "\n  "), nl=False)
+        first = False
+    click.echo("[]" if first else "\n]")
+
+
 VERDICT_COLOURS = {"allowed": "green", "conditional": "cyan", "needs-permission": "yellow",
                    "prohibited": "red", "unknown": "magenta"}
 

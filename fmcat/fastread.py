@@ -120,6 +120,24 @@ class _Facts:
         return self.conn.execute(f"SELECT {_COLUMNS} FROM models WHERE {odd.format(c='name')} "
                                  f"OR {odd.format(c='repo_id')} ORDER BY name").fetchall()
 
+    def preload(self) -> dict[str, Any]:
+        """Every model's facts, read in one pass, and the index ``load_facts`` builds:
+        ``model_key`` of each name, then of each repo id not already a key."""
+        from .entries import model_key
+
+        index: dict[str, Any] = {}
+        repos: list[tuple[str, Any]] = []
+        cursor = self.conn.execute(f"SELECT {_COLUMNS} FROM models ORDER BY name")
+        while batch := cursor.fetchmany(5000):
+            for row in batch:
+                f = self.facts(row)
+                index.setdefault(model_key(row[1]), f)
+                if row[7]:
+                    repos.append((model_key(row[7]), f))
+        for key, f in repos:
+            index.setdefault(key, f)
+        return index
+
     def get(self, key: str) -> Any:
         """The model a base-model reference names, matched as ``load_facts`` indexes
         them: a catalog name first, then a repo id, in any letter case."""
@@ -141,6 +159,48 @@ class _Facts:
         found = self.facts(rows[0]) if rows else None
         self.by_key[key] = found
         return found
+
+
+def iter_check_all(location: str, use: Any, policy: Any) -> tuple[Any, Any] | None:
+    """Every model's decision, one at a time (``check-license --all --json`` at any
+    size), and a function giving the policy's unmatched waivers once they are read;
+    None when the full path must answer."""
+    conn = connect(location)
+    if conn is None:
+        return None
+
+    def decisions() -> Any:
+        import datetime as dt
+
+        from .decide import Decider, decide_model
+        from .licenses import knowledge_base
+        from .policy import apply_policy
+
+        try:
+            need_runs = bool(policy and (policy.rules.require_verified or policy.rules.require_smoke_test))
+            source = _Facts(conn, need_runs)
+            index = source.preload()  # every base a lineage may reach, by model_key, as load_facts keys them
+            decider = Decider(knowledge_base(), use)
+            now = dt.datetime.now(dt.timezone.utc)
+            for name in list(source.by_name):
+                f = source.by_name[name]
+                row = source.rows.pop(name)
+                d = decide_model(f, decider, index)
+                if policy is not None:
+                    d = apply_policy(d, f, policy, now, {a.lower() for a in (row[1], row[7]) if a})
+                yield d
+        except sqlite3.Error as exc:
+            from .errors import CatalogError
+
+            raise CatalogError(f"reading the catalog {location} failed: {exc}") from None
+
+    def unmatched() -> tuple[Any, ...]:
+        try:
+            return tuple(w for w in policy.waivers if not _names_a_model(conn, w)) if policy else ()
+        finally:
+            conn.close()
+
+    return decisions(), unmatched
 
 
 def check_names(location: str, refs: list[str], use: Any, policy: Any) -> Any:

@@ -191,3 +191,29 @@ def test_cli_answers_are_the_same_either_way(initialised, tmp_path, monkeypatch)
     assert initialised("show", "Llama 2", "--json").stdout == shown
     assert initialised("list", "--verdict", "conditional", "--serve").stdout == listed
     assert Path(tmp_path / "catalog.db").exists()
+
+
+def test_streamed_outputs_match_the_orm_path_on_2000_models(fmcat, tmp_path, monkeypatch):
+    import random
+
+    rng = random.Random(3)
+    licenses = ["apache-2.0", "mit", "llama2", "llama3.1", "cc-by-nc-4.0", "gemma", "openrail", "qwen", None]
+    entries = []
+    for i in range(2000):
+        e = {"name": f"org{i % 37}/model-{i:05d}", "license": rng.choice(licenses), "task": "text-generation",
+             "repo_id": f"Org{i % 37}/Model-{i:05d}" if i % 3 == 0 else None}
+        if i % 7 == 0 and i:
+            e["base_model"] = rng.choice([f"ORG{(i - 1) % 37}/model-{i - 1:05d}", "nobody/missing",
+                                          f"hf://Org{(i - 3) % 37}/Model-{i - 3:05d}@main"])
+        entries.append({k: v for k, v in e.items() if v is not None})
+    fmcat("import", "-", input="".join(json.dumps(e) + "\n" for e in entries))
+    policy = tmp_path / "policy.toml"
+    policy.write_text(POLICY)
+    runs = [("check-license", "--all", "--json"), ("check-license", "--all", "--json", "--policy", str(policy)),
+            ("check-license", "--all", "--json", "--mau", "900000000", "--modify"), ("list", "--json"),
+            ("list", "--json", "--verdict", "conditional", "--serve")]
+    streamed = [fmcat(*args, expect=None) for args in runs]
+    monkeypatch.setattr(fastread, "connect", lambda location: None)  # the ORM path, as before streaming
+    for args, fast in zip(runs, streamed):
+        full = fmcat(*args, expect=None)
+        assert (fast.exit_code, fast.stdout, fast.stderr) == (full.exit_code, full.stdout, full.stderr), args

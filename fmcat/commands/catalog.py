@@ -13,6 +13,7 @@ from ..cli import (
     echo,
     echo_table,
     emit_json,
+    emit_json_list,
     json_option,
     paint,
     pass_state,
@@ -96,9 +97,9 @@ def list_(state: State, category: str | None, license_: str | None, verdict: tup
         if verdict:
             rows = [r for r in rows if decided[r.name].verdict in verdict]
     if as_json:
-        emit_json([r.to_dict() | ({"verdict": decided[r.name].verdict,
-                                   "obligation_count": len(decided[r.name].obligations)} if decided else {})
-                   for r in rows])
+        emit_json_list(r.to_dict() | ({"verdict": decided[r.name].verdict,
+                                       "obligation_count": len(decided[r.name].obligations)} if decided else {})
+                       for r in rows)
         return
     if not rows:
         click.echo("No models match.", err=True)

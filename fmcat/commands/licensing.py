@@ -12,6 +12,7 @@ from ..cli import (
     echo,
     echo_table,
     emit_json,
+    emit_json_list,
     json_option,
     paint,
     pass_state,
@@ -47,6 +48,27 @@ def check_license(state: State, names: tuple[str, ...], all_: bool, as_json: boo
         raise click.UsageError("name the models to check, or give --all")
     use, policy = build_use(params)
     result = None
+    if all_ and as_json:  # every model, decided and written one by one: constant memory at any size
+        from ..fastread import iter_check_all
+
+        streamed = iter_check_all(state.location(), use, policy)
+        if streamed is not None:
+            decisions, unmatched = streamed
+            failing = False
+
+            def dicts() -> Any:
+                nonlocal failing
+                for d in decisions:
+                    failing = failing or d.failing
+                    yield d.to_dict()
+
+            emit_json_list(dicts())
+            for w in unmatched():
+                click.echo(f"warning: the waiver for {clean(w.model)!r} names no model in the catalog "
+                           "(waivers match the catalog name or repo id)", err=True)
+            if failing:
+                raise SystemExit(1)
+            return
     if not all_:  # a few named models on a SQLite catalog: read them alone, without the ORM
         from ..fastread import check_names
 
