@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from .errors import InvalidInput
 
@@ -24,8 +24,36 @@ def render_entries(entries: list[dict[str, Any]], fmt: str) -> str:
     raise InvalidInput(f"unknown export format {fmt!r}")
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+def iter_rendered(entries: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
+    """``render_entries`` piece by piece: the same text, never all of it at once."""
+    if fmt not in ("jsonl", "json", "yaml"):
+        raise InvalidInput(f"unknown export format {fmt!r}")
+    if fmt == "jsonl":
+        for e in entries:
+            yield json.dumps(e, ensure_ascii=False, sort_keys=False) + "\n"
+        return
+    if fmt == "json":
+        first = True
+        for e in entries:
+            text = json.dumps(e, indent=2, ensure_ascii=False)
+            yield ("[\n" if first else ",\n") + "  " + text.replace("\n", "\n  ")
+            first = False
+        yield "[]\n" if first else "\n]\n"
+        return
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    first = True
+    for e in entries:  # a block sequence under `models:` is written at the key's own indentation
+        yield ("models:\n" if first else "") + yaml.dump([e], Dumper=dumper, sort_keys=False, allow_unicode=True)
+        first = False
+    if first:
+        yield "models: []\n"
+
+
+def write_atomic(path: str | os.PathLike[str], text: str | Iterable[str]) -> None:
+    """Write ``text`` (or its pieces, as they come) to ``path`` through a temporary file
+    and a rename: the file is whole or untouched."""
     target = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
@@ -34,7 +62,11 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
             os.umask(umask)
             os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
+                if isinstance(text, str):
+                    fh.write(text)
+                else:
+                    for piece in text:
+                        fh.write(piece)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

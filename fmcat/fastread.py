@@ -382,3 +382,58 @@ def _detail(conn: sqlite3.Connection, ref: str) -> Any:
                                           o["revision"], o["text_sha256"], o["note"]) for o in observations],
         verifications=runs["verifications"], smoke_tests=runs["smoke_tests"],
     )
+
+
+# --- export -------------------------------------------------------------------------
+
+_EXPORT_COLUMNS = ("id, name, display_name, provider, license_id, license_declared, category, license_name, "
+                   "license_link, access, repo_id, revision, local_path, task, architecture, library_name, "
+                   "base_models, base_model_relation, datasets, gated, has_remote_code, facts, unconfirmed, card, "
+                   "origin")
+
+
+def iter_export(location: str) -> Any:
+    """Every entry as ``export_entries`` gives it, one at a time, from one snapshot; None
+    when the full path must answer. Files are read in the same order, in one pass."""
+    conn = connect(location)
+    if conn is None:
+        return None
+    return _export(conn)
+
+
+def _export(conn: sqlite3.Connection) -> Any:
+    try:
+        models = conn.execute(f"SELECT {_EXPORT_COLUMNS} FROM models ORDER BY name")
+        files = conn.cursor().execute(
+            "SELECT models.name, f.path, f.size, f.sha256, f.blob_id, f.is_lfs, f.details FROM model_files AS f "
+            "JOIN models ON models.id = f.model_id ORDER BY models.name, f.path")
+        pending = files.fetchone()
+        while batch := models.fetchmany(2000):
+            for m in batch:
+                entry_files = []
+                while pending is not None and pending[0] == m[1]:
+                    _, path, size, sha, blob, lfs, details = pending
+                    f = {"path": path, "size": size, "sha256": sha, "blob_id": blob, "lfs": bool(lfs)}
+                    details = _json(details, None)
+                    if details:
+                        f["details"] = details
+                    entry_files.append(f)
+                    pending = files.fetchone()
+                yield _entry(m, entry_files)
+    finally:
+        conn.close()
+
+
+def _entry(m: tuple[Any, ...], files: list[dict[str, Any]]) -> dict[str, Any]:
+    bases = list(_json(m[16], []) or [])
+    entry: dict[str, Any] = {
+        "name": m[1], "display_name": m[2], "provider": m[3], "license": m[4] or m[5], "category": m[6],
+        "license_name": m[7], "license_link": m[8], "access": m[9], "repo_id": m[10], "revision": m[11],
+        "local_path": m[12], "task": m[13], "architecture": m[14], "library_name": m[15],
+        "base_model": None if not bases else bases[0] if len(bases) == 1 else bases,
+        "base_model_relation": m[17], "datasets": list(_json(m[18], []) or []), "gated": m[19],
+        "has_remote_code": bool(m[20]), "sources": dict(_json(m[21], {}) or {}),
+        "unconfirmed": list(_json(m[22], []) or []), "card": dict(_json(m[23], {}) or {}), "origin": m[24],
+        "files": files,
+    }
+    return {k: v for k, v in entry.items() if v not in (None, [], {}) or k == "files"}

@@ -211,9 +211,44 @@ def test_streamed_outputs_match_the_orm_path_on_2000_models(fmcat, tmp_path, mon
     policy.write_text(POLICY)
     runs = [("check-license", "--all", "--json"), ("check-license", "--all", "--json", "--policy", str(policy)),
             ("check-license", "--all", "--json", "--mau", "900000000", "--modify"), ("list", "--json"),
-            ("list", "--json", "--verdict", "conditional", "--serve")]
+            ("list", "--json", "--verdict", "conditional", "--serve"),
+            ("export", "--format", "jsonl"), ("export", "--format", "json"), ("export", "--format", "yaml")]
     streamed = [fmcat(*args, expect=None) for args in runs]
     monkeypatch.setattr(fastread, "connect", lambda location: None)  # the ORM path, as before streaming
     for args, fast in zip(runs, streamed):
         full = fmcat(*args, expect=None)
         assert (fast.exit_code, fast.stdout, fast.stderr) == (full.exit_code, full.stdout, full.stderr), args
+
+
+def test_export_streams_the_same_text_as_before(initialised, tmp_path, monkeypatch):
+    from .tinymodels import tiny_gguf
+
+    folder = tmp_path / "gguf-model"
+    folder.mkdir()
+    tiny_gguf(folder / "m-Q8_0.gguf", license_id="apache-2.0")
+    (folder / "README.md").write_text("---\nlicense: apache-2.0\ndatasets: [a, b]\n---\n")
+    initialised("add", str(folder))
+    initialised("import", "-", input="".join(json.dumps(e) + "\n" for e in EXTRA))
+    runs = [("export", "--format", fmt) for fmt in ("jsonl", "json", "yaml")] + [("export", "--json")]
+    streamed = [initialised(*args).stdout for args in runs]
+    files = {}
+    for suffix in ("jsonl", "json", "yaml"):
+        initialised("export", "-o", str(tmp_path / f"fast.{suffix}"))
+        files[suffix] = (tmp_path / f"fast.{suffix}").read_text()
+    monkeypatch.setattr(fastread, "connect", lambda location: None)
+    for args, text in zip(runs, streamed):
+        assert initialised(*args).stdout == text, args
+    for suffix, text in files.items():
+        initialised("export", "-o", str(tmp_path / f"full.{suffix}"))
+        assert (tmp_path / f"full.{suffix}").read_text() == text, suffix
+    # and what was exported imports back unchanged
+    monkeypatch.undo()
+    result = initialised("import", str(tmp_path / "fast.yaml"))
+    assert "0 new and 0 changed" in result.stderr or "unchanged" in (result.stdout + result.stderr)
+
+
+def test_an_empty_catalog_exports_as_before(fmcat, tmp_path, monkeypatch):
+    fmcat("list", "--json")  # creates the catalog
+    streamed = [fmcat("export", "--format", fmt).stdout for fmt in ("jsonl", "json", "yaml")]
+    monkeypatch.setattr(fastread, "connect", lambda location: None)
+    assert [fmcat("export", "--format", fmt).stdout for fmt in ("jsonl", "json", "yaml")] == streamed

@@ -295,22 +295,35 @@ def export(state: State, output: str | None, fmt: str | None, as_json: bool) -> 
     Example:
       fmcat export --format yaml -o catalog.yaml
     """
-    from ..catalog import export_entries
-    from ..exporting import render_entries, write_atomic
+    from ..exporting import iter_rendered, write_atomic
+    from ..fastread import iter_export
 
-    with state.session() as s:
-        entries = export_entries(s)
     if as_json:
         fmt = "json"
     if fmt is None:
         suffix = (output or "").rsplit(".", 1)[-1].lower() if output and "." in output else ""
         fmt = {"json": "json", "yaml": "yaml", "yml": "yaml"}.get(suffix, "jsonl")
-    text = render_entries(entries, fmt)
+    entries: Any = iter_export(state.location())  # SQLite: streamed from plain rows, at any size
+    if entries is None:
+        from ..catalog import export_entries
+
+        with state.session() as s:
+            entries = export_entries(s)
+    count = 0
+
+    def counted() -> Any:
+        nonlocal count
+        for e in entries:
+            count += 1
+            yield e
+
+    pieces = iter_rendered(counted(), fmt)
     if output:
-        write_atomic(output, text)
-        click.echo(f"Wrote {len(entries)} entries to {output}", err=True)
+        write_atomic(output, pieces)
+        click.echo(f"Wrote {count} entries to {output}", err=True)
     else:
-        click.echo(text, nl=False)
+        for piece in pieces:
+            click.echo(piece, nl=False)
 
 
 def _format_note(f: Any) -> str:
