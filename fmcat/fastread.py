@@ -437,3 +437,203 @@ def _entry(m: tuple[Any, ...], files: list[dict[str, Any]]) -> dict[str, Any]:
         "files": files,
     }
     return {k: v for k, v in entry.items() if v not in (None, [], {}) or k == "files"}
+
+
+# --- the license report -------------------------------------------------------------
+
+
+def report_parts(location: str, use: Any, policy: Any, catalog: str) -> tuple[dict[str, Any], Any] | None:
+    """The report's header (everything but ``models``) and its model rows, one at a
+    time, in the report's order; None when the full path must answer.
+
+    Two passes over one snapshot: the first decides every model for the summary and
+    the order (attention first, then by name), keeping only the order and the
+    counts; the second reads each model with its files, evidence and runs in that
+    order (a temporary table holds it) and decides it again, so no more than one
+    model's row is ever held."""
+    conn = connect(location)
+    if conn is None:
+        return None
+    try:
+        header, order = _report_header(conn, use, policy, catalog)
+    except sqlite3.Error:
+        conn.close()
+        return None
+    return header, _report_rows(conn, order)
+
+
+def _decider(conn: sqlite3.Connection, use: Any, policy: Any) -> Any:
+    import datetime as dt
+
+    from .decide import Decider, decide_model
+    from .licenses import knowledge_base
+    from .policy import apply_policy
+
+    need_runs = bool(policy and (policy.rules.require_verified or policy.rules.require_smoke_test))
+    source = _Facts(conn, need_runs)
+    index = source.preload()
+    decider = Decider(knowledge_base(), use)
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def decide(name: str) -> Any:
+        f = source.by_name[name]
+        d = decide_model(f, decider, index)
+        if policy is not None:
+            row = source.rows[name]
+            d = apply_policy(d, f, policy, now, {a.lower() for a in (row[1], row[7]) if a})
+        return d
+
+    return source, decide
+
+
+def _report_header(conn: sqlite3.Connection, use: Any, policy: Any, catalog: str) -> tuple[dict[str, Any], Any]:
+    import datetime as dt
+    from collections import Counter
+
+    from . import __version__
+    from .decide import FAILING, VERDICTS
+    from .licenses import CATEGORIES
+    from .records import _iso
+    from .report import DISCLAIMER
+
+    source, decide = _decider(conn, use, policy)
+    keyed = []
+    for name, f in source.by_name.items():
+        d = decide(name)
+        attention = d.verdict in FAILING or bool(d.violations)
+        keyed.append(((not attention, (f.display_name or f.name).lower(), f.name), name, f.category, d.verdict,
+                      d.obligations, bool(d.violations), attention))
+    keyed.sort(key=lambda k: k[0])
+    by_category = Counter(k[2] for k in keyed)
+    by_verdict = Counter(k[3] for k in keyed)
+    obligations = Counter(o for k in keyed for o in k[4])
+    violating = [k[1] for k in keyed if k[5]]
+    attention = [k[1] for k in keyed if k[6]]
+    header = {
+        "fmcat_version": __version__,
+        "generated_at": _iso(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)),
+        "catalog": catalog,
+        "use": use.to_dict(),
+        "use_description": use.describe(),
+        "policy": policy.path if policy else None,
+        "disclaimer": DISCLAIMER,
+        "summary": {
+            "models": len(keyed),
+            "by_category": {c: by_category.get(c, 0) for c in CATEGORIES},
+            "by_verdict": {v: by_verdict.get(v, 0) for v in VERDICTS},
+            "violations": len(violating),
+            "violating_models": violating,
+            "needs_attention": len(attention),
+            "attention_models": attention,
+            "obligations": [{"text": t, "models": n} for t, n in obligations.most_common()],
+        },
+    }
+    return header, (source, decide, [k[1] for k in keyed])
+
+
+def _report_rows(conn: sqlite3.Connection, order: Any) -> Any:
+    from .licenses import knowledge_base
+    from .report import _quantization, web_url
+    from .settings import hub_endpoint
+
+    source, decide, names = order
+    try:
+        conn.execute("CREATE TEMP TABLE fmcat_report_order (pos INTEGER PRIMARY KEY, model_id INTEGER NOT NULL)")
+        conn.executemany("INSERT INTO fmcat_report_order VALUES (?, ?)",
+                         ((i, source.rows[n][0]) for i, n in enumerate(names)))
+        kb = knowledge_base()
+        base = hub_endpoint()
+        conn.row_factory = sqlite3.Row
+        models = conn.execute("SELECT o.pos AS pos, m.* FROM fmcat_report_order o JOIN models m ON m.id = o.model_id "
+                              "ORDER BY o.pos")
+        files = _Merged(conn, "SELECT o.pos AS pos, f.path, f.size, f.sha256, f.blob_id, f.is_lfs, f.details "
+                              "FROM fmcat_report_order o JOIN model_files f ON f.model_id = o.model_id "
+                              "ORDER BY o.pos, f.path")
+        evidence = _Merged(conn, "SELECT o.pos AS pos, e.* FROM fmcat_report_order o JOIN license_observations e "
+                                 "ON e.model_id = o.model_id ORDER BY o.pos, e.id")
+        checks = _Merged(conn, "SELECT o.pos AS pos, v.* FROM fmcat_report_order o JOIN verifications v "
+                               "ON v.model_id = o.model_id ORDER BY o.pos, v.id")
+        smokes = _Merged(conn, "SELECT o.pos AS pos, s.* FROM fmcat_report_order o JOIN smoke_tests s "
+                               "ON s.model_id = o.model_id ORDER BY o.pos, s.id")
+        for m in models:
+            pos = m["pos"]
+            d = decide(m["name"])
+            lic = kb.get(m["license_id"]) if m["license_id"] else None
+            bases = list(_json(m["base_models"], []) or [])
+            card = _json(m["card"], {}) or {}
+            last_v = (checks.take(pos) or [None])[-1]
+            runs = smokes.take(pos)
+            yield {
+                "name": m["name"],
+                "display_name": m["display_name"],
+                "provider": m["provider"],
+                "category": m["category"],
+                "license": m["license_id"] or m["license_declared"],
+                "license_name": lic.name if lic else m["license_name"],
+                "license_url": web_url((lic.url if lic else None) or m["license_link"]),
+                "verdict": d.verdict,
+                "license_verdict": d.license_verdict,
+                "obligations": list(d.obligations),
+                "reasons": [r.to_dict() for r in d.reasons],
+                "flags": list(d.flags),
+                "violations": list(d.violations),
+                "waiver": d.waiver,
+                "access": m["access"],
+                "source": m["source_kind"],
+                "repo_id": m["repo_id"],
+                "revision": m["revision"],
+                "local_path": m["local_path"],
+                "hub_url": web_url(f"{base}/{m['repo_id']}") if m["repo_id"] else None,
+                "task": m["task"],
+                "architecture": m["architecture"],
+                "base_model": (bases or [None])[0],
+                "base_models": bases,
+                "base_model_relation": m["base_model_relation"],
+                "lineage": list(d.lineage),
+                "datasets": list(_json(m["datasets"], []) or []),
+                "card": {k: card[k] for k in sorted(card)} if card else {},
+                "evidence": [
+                    {"source": o["source"], "declared": o["declared"], "license": o["license_id"],
+                     "revision": o["revision"], "observed_at": _when(o["observed_at"]), "note": o["note"]}
+                    for o in evidence.take(pos)
+                ],
+                "fact_sources": dict(_json(m["facts"], {}) or {}),
+                "unconfirmed": list(_json(m["unconfirmed"], []) or []),
+                "files": [{"path": f["path"], "size": f["size"], "sha256": f["sha256"], "blob_id": f["blob_id"],
+                           "lfs": bool(f["is_lfs"]), "quantization": _quantization(_json(f["details"], None))}
+                          for f in files.take(pos)],
+                "verification": ({"status": last_v["status"],
+                                  "at": _when(last_v["finished_at"] or last_v["started_at"]),
+                                  "summary": last_v["summary"], "revision": last_v["revision"]} if last_v else None),
+                "smoke_test": _smoke_row(runs[-1]) if runs else None,
+                "smoke_tests": [_smoke_row(s) for s in runs],
+            }
+    finally:
+        conn.close()
+
+
+def _smoke_row(s: Any) -> dict[str, Any]:
+    return {"status": s["status"], "device": s["device"], "device_name": s["device_name"], "dtype": s["dtype"],
+            "at": _when(s["finished_at"] or s["started_at"]), "reason": s["reason"],
+            "load_seconds": s["load_seconds"], "inference_seconds": s["inference_seconds"],
+            "throughput": s["throughput"], "throughput_unit": s["throughput_unit"],
+            "peak_memory_bytes": s["peak_memory_bytes"], "versions": dict(_json(s["versions"], {}) or {})}
+
+
+class _Merged:
+    """Rows of a query ordered by ``pos``, handed out a position at a time (a merge join
+    with the models cursor, so no model's children are held longer than its row)."""
+
+    def __init__(self, conn: sqlite3.Connection, query: str) -> None:
+        self.cursor = conn.cursor()
+        self.cursor.row_factory = sqlite3.Row
+        self.cursor.execute(query)
+        self.pending = self.cursor.fetchone()
+
+    def take(self, pos: int) -> list[Any]:
+        out = []
+        while self.pending is not None and self.pending["pos"] <= pos:
+            if self.pending["pos"] == pos:
+                out.append(self.pending)
+            self.pending = self.cursor.fetchone()
+        return out

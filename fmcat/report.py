@@ -14,7 +14,7 @@ import hashlib
 import json
 import uuid
 from collections import Counter
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -156,8 +156,30 @@ def web_url(value: str | None) -> str | None:
 # --- renderers -----------------------------------------------------------------
 
 
+def _spliced(document: dict[str, Any], key: str, items: Any, depth: int) -> Iterator[str]:
+    """``json.dumps(document, indent=2)`` with ``document[key]`` (the last key, a list
+    at nesting ``depth``) written item by item: the same text, one item in memory."""
+    head = json.dumps({**document, key: []}, indent=2, ensure_ascii=False)
+    tail_at = head.rindex(f'"{key}": []')
+    pad = " " * (2 * depth)
+    first = True
+    for item in items:
+        text = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n" + pad)
+        yield (head[:tail_at] + f'"{key}": [\n' if first else ",\n") + pad + text
+        first = False
+    if first:
+        yield head + "\n"
+    else:
+        closing = head[tail_at + len(f'"{key}": []'):]  # the brackets and braces after the list
+        yield "\n" + " " * (2 * (depth - 1)) + "]" + closing + "\n"
+
+
+def iter_json(header: dict[str, Any], rows: Any) -> Iterator[str]:
+    return _spliced(header, "models", rows, 2)
+
+
 def render_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    return "".join(iter_json({k: v for k, v in report.items() if k != "models"}, report["models"]))
 
 
 def _environment():  # type: ignore[no-untyped-def]
@@ -191,6 +213,38 @@ def render_html(report: dict[str, Any]) -> str:
         report=report, chart=chart, data={"strings": list(strings), "rows": compact}, static=len(report["models"]) <= STATIC_LIMIT,
         static_limit=STATIC_LIMIT, verdicts=VERDICTS, categories=CATEGORIES,
     )
+
+
+_DATA = "fmcat-embedded-data-goes-here"
+
+
+def iter_html(header: dict[str, Any], rows: Any) -> Iterator[str]:
+    """The HTML report piece by piece. A catalog small enough for static sections is
+    rendered whole; a larger one is drawn by the page's script from the embedded data,
+    written a row at a time (rows first, then the strings they refer to)."""
+    if header["summary"]["models"] <= STATIC_LIMIT:
+        yield render_html({**header, "models": list(rows)})
+        return
+    env = _environment()
+    script = env.get_template("_report.js").render()
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    page = env.get_template("report.html").render(
+        script=script, script_hash=f"sha256-{digest}", report={**header, "models": []},
+        chart=_chart(header["summary"]), data=_DATA, static=False, static_limit=STATIC_LIMIT,
+        verdicts=VERDICTS, categories=CATEGORIES,
+    )
+    before, after = page.split(_htmlsafe(_DATA), 1)
+    yield before + '{"rows":['
+    strings: dict[str, int] = {}
+    for i, m in enumerate(rows):
+        yield ("," if i else "") + _htmlsafe(_row(m, strings))
+    yield '],"strings":' + _htmlsafe(list(strings)) + "}" + after
+
+
+def _htmlsafe(value: Any) -> str:
+    """As jinja's ``|tojson`` writes data into a page (with the report's dumps settings)."""
+    text = json.dumps(value, sort_keys=False, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
 
 
 def _row(m: dict[str, Any], strings: dict[str, int]) -> dict[str, Any]:
@@ -227,60 +281,11 @@ def _chart(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_cyclonedx(report: dict[str, Any]) -> str:
-    kb = knowledge_base()
-    components = []
-    for m in report["models"]:
-        comp: dict[str, Any] = {
-            "type": "machine-learning-model",
-            "bom-ref": f"model:{m['name']}",
-            "name": m["name"],
-        }
-        if m["revision"]:
-            comp["version"] = m["revision"]
-        if m["provider"]:
-            comp["supplier"] = {"name": m["provider"]}
-        if m["display_name"] and m["display_name"] != m["name"]:
-            comp["description"] = m["display_name"]
-        lic = kb.get(m["license"]) if m["license"] else None
-        if lic is not None:
-            comp["licenses"] = ([{"license": {"id": lic.spdx}}] if lic.spdx else
-                                [{"license": {"name": lic.name, **({"url": lic.url} if lic.url else {})}}])
-        elif m["license"]:
-            comp["licenses"] = [{"license": {"name": m["license"]}}]
-        hashed = [f for f in m["files"] if f["sha256"]]
-        if hashed:
-            comp["components"] = [
-                {"type": "file", "bom-ref": f"model:{m['name']}:file:{f['path']}", "name": f["path"],
-                 "hashes": [{"alg": "SHA-256", "content": f["sha256"]}],
-                 **({"properties": [{"name": "fmcat:quantization", "value": f["quantization"]}]}
-                    if f["quantization"] else {})}
-                for f in hashed
-            ]
-        if m["hub_url"]:
-            comp["externalReferences"] = [{"type": "website", "url": m["hub_url"]}]
-        params: dict[str, Any] = {}
-        if m["task"]:
-            params["task"] = m["task"]
-        if m["architecture"]:
-            params["architectureFamily"] = m["architecture"]
-            params["modelArchitecture"] = m["architecture"]
-        if m["datasets"]:
-            params["datasets"] = [{"type": "dataset", "name": d} for d in m["datasets"]]
-        if params:
-            comp["modelCard"] = {"modelParameters": params}
-        props = [{"name": "fmcat:category", "value": m["category"]},
-                 {"name": "fmcat:verdict", "value": m["verdict"]}]
-        props += [{"name": "fmcat:obligation", "value": o} for o in m["obligations"]]
-        props += [{"name": "fmcat:violation", "value": v} for v in m["violations"]]
-        if m["verification"]:
-            props.append({"name": "fmcat:verification", "value": m["verification"]["status"]})
-        if m["smoke_test"]:
-            props.append({"name": "fmcat:smoke-test", "value": m["smoke_test"]["status"]})
-        for f in m["files"]:
-            if not f["sha256"] and f["blob_id"]:
-                props.append({"name": "fmcat:git-blob-id", "value": f"{f['path']} {f['blob_id']}"})
-        comp["properties"] = props
-        components.append(comp)
+    return "".join(iter_cyclonedx({k: v for k, v in report.items() if k != "models"}, report["models"]))
+
+
+def iter_cyclonedx(header: dict[str, Any], rows: Any) -> Iterator[str]:
+    report = header
     bom = {
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",
@@ -293,9 +298,63 @@ def render_cyclonedx(report: dict[str, Any]) -> str:
                            {"name": "fmcat:disclaimer", "value": report["disclaimer"]}]
             + ([{"name": "fmcat:policy", "value": report["policy"]}] if report["policy"] else []),
         },
-        "components": components,
     }
-    return json.dumps(bom, indent=2, ensure_ascii=False) + "\n"
+    return _spliced(bom, "components", (_component(m) for m in rows), 2)
+
+
+def _component(m: dict[str, Any]) -> dict[str, Any]:
+    kb = knowledge_base()
+    comp: dict[str, Any] = {
+        "type": "machine-learning-model",
+        "bom-ref": f"model:{m['name']}",
+        "name": m["name"],
+    }
+    if m["revision"]:
+        comp["version"] = m["revision"]
+    if m["provider"]:
+        comp["supplier"] = {"name": m["provider"]}
+    if m["display_name"] and m["display_name"] != m["name"]:
+        comp["description"] = m["display_name"]
+    lic = kb.get(m["license"]) if m["license"] else None
+    if lic is not None:
+        comp["licenses"] = ([{"license": {"id": lic.spdx}}] if lic.spdx else
+                            [{"license": {"name": lic.name, **({"url": lic.url} if lic.url else {})}}])
+    elif m["license"]:
+        comp["licenses"] = [{"license": {"name": m["license"]}}]
+    hashed = [f for f in m["files"] if f["sha256"]]
+    if hashed:
+        comp["components"] = [
+            {"type": "file", "bom-ref": f"model:{m['name']}:file:{f['path']}", "name": f["path"],
+             "hashes": [{"alg": "SHA-256", "content": f["sha256"]}],
+             **({"properties": [{"name": "fmcat:quantization", "value": f["quantization"]}]}
+                if f["quantization"] else {})}
+            for f in hashed
+        ]
+    if m["hub_url"]:
+        comp["externalReferences"] = [{"type": "website", "url": m["hub_url"]}]
+    params: dict[str, Any] = {}
+    if m["task"]:
+        params["task"] = m["task"]
+    if m["architecture"]:
+        params["architectureFamily"] = m["architecture"]
+        params["modelArchitecture"] = m["architecture"]
+    if m["datasets"]:
+        params["datasets"] = [{"type": "dataset", "name": d} for d in m["datasets"]]
+    if params:
+        comp["modelCard"] = {"modelParameters": params}
+    props = [{"name": "fmcat:category", "value": m["category"]},
+             {"name": "fmcat:verdict", "value": m["verdict"]}]
+    props += [{"name": "fmcat:obligation", "value": o} for o in m["obligations"]]
+    props += [{"name": "fmcat:violation", "value": v} for v in m["violations"]]
+    if m["verification"]:
+        props.append({"name": "fmcat:verification", "value": m["verification"]["status"]})
+    if m["smoke_test"]:
+        props.append({"name": "fmcat:smoke-test", "value": m["smoke_test"]["status"]})
+    for f in m["files"]:
+        if not f["sha256"] and f["blob_id"]:
+            props.append({"name": "fmcat:git-blob-id", "value": f"{f['path']} {f['blob_id']}"})
+    comp["properties"] = props
+    return comp
 
 
 def _quantization(details: dict[str, Any] | None) -> str | None:

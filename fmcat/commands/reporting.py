@@ -56,23 +56,39 @@ def report(state: State, output: str, fmt: str | None, as_json: bool, **params: 
       fmcat report -o - --format json | jq .summary
     """
     from ..exporting import write_atomic
-    from ..report import build_report, render_cyclonedx, render_html, render_json
+    from ..fastread import report_parts
+    from ..report import iter_cyclonedx, iter_html, iter_json
 
     fmt = format_for(output, fmt)
     if as_json and output == "-":
         raise click.UsageError("--json describes the written report: it cannot share stdout with -o -")
     use, policy = build_use(params)
-    with state.session() as s:
-        data = build_report(s, use, policy, state.location())
-    text = {"html": render_html, "json": render_json, "cyclonedx": render_cyclonedx}[fmt](data)
+    parts = report_parts(state.location(), use, policy, state.location())  # SQLite: streamed, any size
+    if parts is None:
+        from ..report import build_report
+
+        with state.session() as s:
+            data = build_report(s, use, policy, state.location())
+        parts = ({k: v for k, v in data.items() if k != "models"}, data["models"])
+    header, rows = parts
+    written = 0
+
+    def pieces() -> Any:
+        nonlocal written
+        render = {"html": iter_html, "json": iter_json, "cyclonedx": iter_cyclonedx}[fmt]
+        for piece in render(header, rows):
+            written += len(piece.encode())
+            yield piece
+
     if output == "-":
-        click.echo(text, nl=False)
+        for piece in pieces():
+            click.echo(piece, nl=False)
     else:
-        write_atomic(output, text)
-    summary = data["summary"]
+        write_atomic(output, pieces())
+    summary = header["summary"]
     if as_json:
         emit_json({"path": output, "format": fmt, "models": summary["models"],
-                   "bytes": len(text.encode()), "by_verdict": summary["by_verdict"],
+                   "bytes": written, "by_verdict": summary["by_verdict"],
                    "violations": summary["violations"], "needs_attention": summary["attention_models"]})
         return
     n = summary["needs_attention"]
