@@ -104,7 +104,9 @@ class EntrySpec:
 
     def columns(self) -> dict[str, Any]:
         return {
-            "name": self.name, "display_name": self.display_name, "provider": self.provider,
+            "name": self.name, "name_key": model_key(self.name),
+            "repo_key": model_key(self.repo_id) if self.repo_id else None,
+            "display_name": self.display_name, "provider": self.provider,
             "category": self.category, "license_declared": self.license_declared,
             "license_id": self.license_id, "license_name": self.license_name,
             "license_link": self.license_link, "access": self.access,

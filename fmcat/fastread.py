@@ -43,7 +43,9 @@ def connect(location: str) -> sqlite3.Connection | None:
         rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
     except sqlite3.Error:
         return None
-    if rows != [(SCHEMA_HEAD,)]:
+    if rows != [(SCHEMA_HEAD,)] or conn.execute(  # every model keyed (rows written by this fmcat)
+            "SELECT 1 FROM models WHERE name_key IS NULL LIMIT 1"
+    ).fetchone() is not None:
         conn.close()
         return None
     return conn
@@ -112,14 +114,6 @@ class _Facts:
                                 (model_id,)).fetchone()
         return row[0] if row else None
 
-    def _odd_spellings(self) -> list[tuple[Any, ...]]:
-        """Models whose name or repo id has a ``model_key`` that is not simply its lower
-        case (an ``@``, a scheme, slashes or spaces at an end), to compare as ``model_key`` does."""
-        odd = ("instr({c}, '@') > 0 OR instr({c}, ':') > 0 OR {c} LIKE '/%' OR {c} LIKE '%/' "
-               "OR {c} LIKE ' %' OR {c} LIKE '% '")
-        return self.conn.execute(f"SELECT {_COLUMNS} FROM models WHERE {odd.format(c='name')} "
-                                 f"OR {odd.format(c='repo_id')} ORDER BY name").fetchall()
-
     def preload(self) -> dict[str, Any]:
         """Every model's facts, read in one pass, and the index ``load_facts`` builds:
         ``model_key`` of each name, then of each repo id not already a key."""
@@ -140,22 +134,14 @@ class _Facts:
 
     def get(self, key: str) -> Any:
         """The model a base-model reference names, matched as ``load_facts`` indexes
-        them: a catalog name first, then a repo id, in any letter case."""
-        from .entries import model_key
-
+        them (by ``model_key``): a catalog name first, then a repo id."""
         if key in self.by_key:
             return self.by_key[key]
-        rows = self.conn.execute(f"SELECT {_COLUMNS} FROM models WHERE lower(name) = ? ORDER BY name",
+        rows = self.conn.execute(f"SELECT {_COLUMNS} FROM models WHERE name_key = ? ORDER BY name",
                                  (key,)).fetchall()
-        odd = None
         if not rows:
-            odd = self._odd_spellings()
-            rows = [r for r in odd if model_key(r[1]) == key]
-        if not rows:
-            rows = self.conn.execute(f"SELECT {_COLUMNS} FROM models WHERE lower(repo_id) = ? ORDER BY name",
+            rows = self.conn.execute(f"SELECT {_COLUMNS} FROM models WHERE repo_key = ? ORDER BY name",
                                      (key,)).fetchall()
-        if not rows:
-            rows = [r for r in odd or () if r[7] and model_key(r[7]) == key]
         found = self.facts(rows[0]) if rows else None
         self.by_key[key] = found
         return found

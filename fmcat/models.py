@@ -57,6 +57,10 @@ class Model(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # catalog key: the Hub repo id where there is one, else provider/model
     name: Mapped[str] = mapped_column(String(300), unique=True)
+    # model_key of the name and the repo id: how lineage and waivers compare models (any case,
+    # any spelling add accepts), indexed so one model's answer stays instant in a huge catalog
+    name_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    repo_key: Mapped[str | None] = mapped_column(String(300), index=True)
     display_name: Mapped[str | None] = mapped_column(String(300))
     provider: Mapped[str | None] = mapped_column(String(200))
     # derived from license_id through the license knowledge base, stored for filtering
