@@ -4,6 +4,7 @@ baseline measured in the same run.
 
     python benchmarks/run.py            # all benchmarks
     python benchmarks/run.py startup    # just some
+    python benchmarks/run.py scale --models 1000000   # the catalog at a million models
 
 Each benchmark module exposes ``run() -> list[Row]``; targets are printed with
 the ratio so a reader sees at once whether they hold. Nothing here is asserted
@@ -24,6 +25,12 @@ BENCHMARKS = ["startup", "licenses", "verify", "report", "smoke", "scale", "scan
 
 
 def main(argv: list[str]) -> int:
+    import os
+
+    if "--models" in argv:  # the scale benchmark's catalog size: --models 1000000
+        at = argv.index("--models")
+        os.environ["FMCAT_BENCH_MODELS"] = str(int(argv[at + 1]))
+        argv = argv[:at] + argv[at + 2:]
     names = argv or BENCHMARKS
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:

@@ -44,8 +44,20 @@ def iter_rendered(entries: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
 
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     first = True
-    for e in entries:  # a block sequence under `models:` is written at the key's own indentation
-        yield ("models:\n" if first else "") + yaml.dump([e], Dumper=dumper, sort_keys=False, allow_unicode=True)
+    batch: list[dict[str, Any]] = []
+
+    def dump() -> str:
+        # a block sequence under `models:` is written at the key's own indentation, so the
+        # list's items, dumped a few hundred at a time, are the same text as in one document
+        return yaml.dump(batch, Dumper=dumper, sort_keys=False, allow_unicode=True)
+
+    for e in entries:
+        batch.append(e)
+        if len(batch) == 500:
+            yield ("models:\n" if first else "") + dump()
+            first, batch = False, []
+    if batch:
+        yield ("models:\n" if first else "") + dump()
         first = False
     if first:
         yield "models: []\n"

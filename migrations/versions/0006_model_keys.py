@@ -53,9 +53,11 @@ def upgrade() -> None:
         batch_op.create_index("ix_models_repo_key", ["repo_key"])
     conn = op.get_bind()
     rows = conn.execute(sa.select(_models.c.id, _models.c.name, _models.c.repo_id)).all()
-    for model_id, name, repo_id in rows:
-        conn.execute(_models.update().where(_models.c.id == model_id).values(
-            name_key=_key(name), repo_key=_key(repo_id) if repo_id else None))
+    update = (_models.update().where(_models.c.id == sa.bindparam("mid"))
+              .values(name_key=sa.bindparam("nk"), repo_key=sa.bindparam("rk")))
+    for start in range(0, len(rows), 10_000):  # executemany: a large catalog upgrades in seconds
+        conn.execute(update, [{"mid": model_id, "nk": _key(name), "rk": _key(repo_id) if repo_id else None}
+                              for model_id, name, repo_id in rows[start:start + 10_000]])
 
 
 def downgrade() -> None:
