@@ -473,47 +473,16 @@ def _decider(conn: sqlite3.Connection, use: Any, policy: Any) -> Any:
 
 
 def _report_header(conn: sqlite3.Connection, use: Any, policy: Any, catalog: str) -> tuple[dict[str, Any], Any]:
-    import datetime as dt
-    from collections import Counter
-
-    from . import __version__
-    from .decide import FAILING, VERDICTS
-    from .licenses import CATEGORIES
-    from .records import _iso
-    from .report import DISCLAIMER
+    from .report import order_key, report_header
 
     source, decide = _decider(conn, use, policy)
     keyed = []
     for name, f in source.by_name.items():
         d = decide(name)
-        attention = d.verdict in FAILING or bool(d.violations)
-        keyed.append(((not attention, (f.display_name or f.name).lower(), f.name), name, f.category, d.verdict,
-                      d.obligations, bool(d.violations), attention))
+        keyed.append((order_key(f.name, f.display_name, d.verdict, d.violations), name, f.category, d.verdict,
+                      d.obligations, d.violations))
     keyed.sort(key=lambda k: k[0])
-    by_category = Counter(k[2] for k in keyed)
-    by_verdict = Counter(k[3] for k in keyed)
-    obligations = Counter(o for k in keyed for o in k[4])
-    violating = [k[1] for k in keyed if k[5]]
-    attention = [k[1] for k in keyed if k[6]]
-    header = {
-        "fmcat_version": __version__,
-        "generated_at": _iso(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)),
-        "catalog": catalog,
-        "use": use.to_dict(),
-        "use_description": use.describe(),
-        "policy": policy.path if policy else None,
-        "disclaimer": DISCLAIMER,
-        "summary": {
-            "models": len(keyed),
-            "by_category": {c: by_category.get(c, 0) for c in CATEGORIES},
-            "by_verdict": {v: by_verdict.get(v, 0) for v in VERDICTS},
-            "violations": len(violating),
-            "violating_models": violating,
-            "needs_attention": len(attention),
-            "attention_models": attention,
-            "obligations": [{"text": t, "models": n} for t, n in obligations.most_common()],
-        },
-    }
+    header = report_header(use, policy, catalog, (k[1:] for k in keyed))
     return header, (source, decide, [k[1] for k in keyed])
 
 

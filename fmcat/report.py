@@ -96,14 +96,32 @@ def build_report(session: Session, use: Use, policy: Policy | None, catalog: str
             "smoke_test": _smoke(last_s),
             "smoke_tests": [_smoke(s) for s in m.smoke_tests],
         })
-    by_category = Counter(r["category"] for r in rows)
-    by_verdict = Counter(r["verdict"] for r in rows)
-    # the order of the table and of the sections: models needing attention first, then by name
-    rows.sort(key=lambda r: (not (r["verdict"] in FAILING or r["violations"]),
-                             (r["display_name"] or r["name"]).lower(), r["name"]))
-    obligations = Counter(o for r in rows for o in r["obligations"])
-    violating = [r["name"] for r in rows if r["violations"]]
-    attention = [r["name"] for r in rows if r["verdict"] in FAILING or r["violations"]]
+    rows.sort(key=lambda r: order_key(r["name"], r["display_name"], r["verdict"], r["violations"]))
+    header = report_header(use, policy, catalog, ((r["name"], r["category"], r["verdict"], r["obligations"],
+                                                   r["violations"]) for r in rows))
+    return {**header, "models": rows}
+
+
+def order_key(name: str, display_name: str | None, verdict: str, violations: list[str]) -> tuple[Any, ...]:
+    """The order of the table and of the sections: models needing attention first, then by name."""
+    return (not (verdict in FAILING or violations), (display_name or name).lower(), name)
+
+
+def report_header(use: Use, policy: Policy | None, catalog: str, ordered: Any) -> dict[str, Any]:
+    """Everything in the report but its models, from each model's (name, category,
+    verdict, obligations, violations) in the report's order."""
+    by_category: Counter[str] = Counter()
+    by_verdict: Counter[str] = Counter()
+    obligations: Counter[str] = Counter()
+    violating, attention = [], []
+    for name, category, verdict, obliged, violations in ordered:
+        by_category[category] += 1
+        by_verdict[verdict] += 1
+        obligations.update(obliged)
+        if violations:
+            violating.append(name)
+        if verdict in FAILING or violations:
+            attention.append(name)
     return {
         "fmcat_version": __version__,
         "generated_at": _iso(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)),
@@ -113,7 +131,7 @@ def build_report(session: Session, use: Use, policy: Policy | None, catalog: str
         "policy": policy.path if policy else None,
         "disclaimer": DISCLAIMER,
         "summary": {
-            "models": len(rows),
+            "models": sum(by_category.values()),
             "by_category": {c: by_category.get(c, 0) for c in CATEGORIES},
             "by_verdict": {v: by_verdict.get(v, 0) for v in VERDICTS},
             "violations": len(violating),
@@ -122,7 +140,6 @@ def build_report(session: Session, use: Use, policy: Policy | None, catalog: str
             "attention_models": attention,
             "obligations": [{"text": t, "models": n} for t, n in obligations.most_common()],
         },
-        "models": rows,
     }
 
 
