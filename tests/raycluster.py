@@ -21,6 +21,7 @@ from pathlib import Path
 from .hubfixture import free_port
 
 BIN = Path(sys.executable).parent
+_TAKEN: set[int] = set()
 
 
 class RayCluster:
@@ -29,10 +30,16 @@ class RayCluster:
         (self.root / "home").mkdir()
         (self.root / "home" / "ray_bootstrap_config.yaml").write_text("# keeps Ray's dashboard off the cloud metadata address\n")
         self.head_ip = "127.0.0.2"
-        self.port = free_port()
+        self.taken = _TAKEN  # every port a cluster of this process was given, so two never meet
+        self.port = self._one_port()
         self.address = f"{self.head_ip}:{self.port}"
         self.head_cpus = head_cpus
         self.nodes: dict[str, subprocess.Popen] = {}
+
+    def _one_port(self) -> int:
+        port = distinct_free_ports(1, avoid=self.taken)[0]
+        self.taken.add(port)
+        return port
 
     def settings(self) -> dict[str, str]:
         """What every process touching this cluster needs in its environment."""
@@ -45,13 +52,19 @@ class RayCluster:
         return env
 
     def _ports(self) -> list[str]:
-        workers = free_port()
-        return [
-            "--node-manager-port", str(free_port()), "--object-manager-port", str(free_port()),
-            "--dashboard-agent-listen-port", str(free_port()), "--dashboard-agent-grpc-port", str(free_port()),
-            "--metrics-export-port", str(free_port()), "--runtime-env-agent-port", str(free_port()),
-            "--min-worker-port", str(workers), "--max-worker-port", str(workers + 50),
-        ]
+        """Free ports for every service of a node, all different (and different from any
+        port an earlier node of this cluster took), and a block of 51 for its workers."""
+        ports = distinct_free_ports(6, avoid=self.taken)
+        while True:
+            workers = free_port()
+            block = set(range(workers, workers + 51))
+            if workers + 50 < 65536 and not block & (self.taken | set(ports)):
+                break
+        self.taken.update(set(ports) | block)
+        names = ("--node-manager-port", "--object-manager-port", "--dashboard-agent-listen-port",
+                 "--dashboard-agent-grpc-port", "--metrics-export-port", "--runtime-env-agent-port")
+        return [*(x for name, port in zip(names, ports) for x in (name, str(port))),
+                "--min-worker-port", str(workers), "--max-worker-port", str(workers + 50)]
 
     def _start(self, name: str, args: list[str]) -> None:
         log = (self.root / f"{name}.log").open("wb")
@@ -62,7 +75,7 @@ class RayCluster:
     def start(self) -> "RayCluster":
         self._start("head", ["--head", f"--node-ip-address={self.head_ip}", f"--port={self.port}",
                              f"--num-cpus={self.head_cpus}", "--include-dashboard=false",
-                             f"--dashboard-port={free_port()}",  # its head process runs even so (state API)
+                             f"--dashboard-port={self._one_port()}",  # its head process runs even so
                              f"--temp-dir={self.root / 't'}"])
         self.wait_nodes(1)
         return self
@@ -121,6 +134,26 @@ class RayCluster:
         import shutil
 
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def distinct_free_ports(n: int, avoid: set[int] = frozenset()) -> list[int]:  # type: ignore[assignment]
+    """``n`` different free ports: each socket stays bound until all are chosen, so the
+    system cannot hand the same port out twice."""
+    import socket
+
+    held, ports = [], []
+    try:
+        while len(ports) < n:
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            held.append(s)
+            if port not in avoid and port not in ports:
+                ports.append(port)
+    finally:
+        for s in held:
+            s.close()
+    return ports
 
 
 def session_pids(sid: int) -> set[int]:
