@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import Row, print_table  # noqa: E402
 
-BENCHMARKS = ["startup", "licenses", "verify", "report", "smoke", "scale", "scan", "fleet"]
+BENCHMARKS = ["startup", "licenses", "verify", "pull", "report", "smoke", "scale", "scan", "fleet"]
 
 
 def main(argv: list[str]) -> int:

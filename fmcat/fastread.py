@@ -592,3 +592,51 @@ class _Merged:
                 out.append(self.pending)
             self.pending = self.cursor.fetchone()
         return out
+
+
+# --- pull and verify ----------------------------------------------------------------
+
+
+def plans(location: str, refs: list[str] | None) -> list[Any] | None:
+    """``weights.plan`` without the ORM (the named models, or all for None), or None
+    when the full path must answer."""
+    conn = connect(location)
+    if conn is None:
+        return None
+    try:
+        from .weights import make_plan
+
+        if refs is None:
+            ids = [r[0] for r in conn.execute("SELECT id FROM models ORDER BY name")]
+        else:
+            ids = []
+            for ref in refs:
+                row = find(conn, ref)
+                if row is None:
+                    return None
+                if row[0] not in ids:
+                    ids.append(row[0])
+        out = []
+        for mid in ids:
+            (name, source, access, repo_id, revision, local_path, code, lic, declared, gated, task,
+             arch) = conn.execute(
+                "SELECT name, source_kind, access, repo_id, revision, local_path, has_remote_code, license_id, "
+                "license_declared, gated, task, architecture FROM models WHERE id = ?", (mid,)).fetchone()
+            files = tuple({"path": p, "size": size, "sha256": sha, "blob_id": blob, "details": _json(d, None)}
+                          for p, size, sha, blob, d in conn.execute(
+                              "SELECT path, size, sha256, blob_id, details FROM model_files WHERE model_id = ? "
+                              "ORDER BY path", (mid,)))
+            last = conn.execute("SELECT status, revision, files FROM verifications WHERE model_id = ? "
+                                "ORDER BY id DESC LIMIT 1", (mid,)).fetchone()
+            failed: tuple[str, ...] = ()
+            if last and last[0] == "failed" and last[1] == revision:
+                failed = tuple(f["path"] for f in _json(last[2], []) or () if f.get("status") == "failed")
+            out.append(make_plan(name=name, source=source, access=access, repo_id=repo_id, revision=revision,
+                                 local_path=local_path, has_remote_code=bool(code), files=files,
+                                 license=lic or declared, gated=gated, task=task, architecture=arch,
+                                 failed_files=failed))
+        return out
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()

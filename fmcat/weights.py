@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from typing import TYPE_CHECKING, Any, Sequence
 
 from . import __version__
-from .catalog import find_model
 from .errors import FmcatError, ModelNotFound
-from .models import LicenseObservation, Model, Verification
 from .verify import FileTarget, VerifyResult
+
+if TYPE_CHECKING:  # the ORM is imported by the functions that use a session: `fastread` plans without it
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
@@ -72,6 +70,12 @@ class ModelPlan:
 
 def plan(session: Session, names: Sequence[str] | None) -> list[ModelPlan]:
     """Plans for the named models (``None``: all), in the order given."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from .catalog import find_model
+    from .models import Model
+
     if names is None:
         models = session.scalars(select(Model).order_by(Model.name).options(selectinload(Model.files))).all()
     else:
@@ -87,30 +91,39 @@ def plan(session: Session, names: Sequence[str] | None) -> list[ModelPlan]:
             .execution_options(populate_existing=True))}
         models = [loaded[i] for i in ids]
     last_failed = _last_failed_files(session, [m.id for m in models])
-    out = []
-    for m in models:
-        skip = None
-        if m.source_kind == "api" or m.access == "api":
-            skip = "hosted model: no weights"
-        elif m.source_kind == "hub" and not m.revision:
-            skip = f"not pinned to a commit: run `fmcat add {m.repo_id}` first"
-        elif m.source_kind not in ("hub", "local"):
-            skip = "no weights source recorded"
-        elif not m.files:
-            skip = "no files recorded"
-        out.append(ModelPlan(
-            name=m.name, source=m.source_kind, repo_id=m.repo_id, revision=m.revision,
-            local_path=m.local_path, has_remote_code=m.has_remote_code,
-            files=tuple({"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id,
-                         "details": f.details} for f in m.files),
-            license=m.license_id or m.license_declared, gated=m.gated, skip_reason=skip,
-            task=m.task, architecture=m.architecture,
-            failed_files=last_failed.get((m.id, m.revision), ()),
-        ))
-    return out
+    return [make_plan(
+        name=m.name, source=m.source_kind, access=m.access, repo_id=m.repo_id, revision=m.revision,
+        local_path=m.local_path, has_remote_code=m.has_remote_code,
+        files=tuple({"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id,
+                     "details": f.details} for f in m.files),
+        license=m.license_id or m.license_declared, gated=m.gated, task=m.task, architecture=m.architecture,
+        failed_files=last_failed.get((m.id, m.revision), ()),
+    ) for m in models]
+
+
+def make_plan(*, name: str, source: str, access: str, repo_id: str | None, revision: str | None,
+              local_path: str | None, has_remote_code: bool, files: tuple[dict[str, Any], ...], license: str | None,
+              gated: str | None, task: str | None, architecture: str | None,
+              failed_files: tuple[str, ...]) -> ModelPlan:
+    """One model's plan from its catalog record (the ORM path and ``fastread`` alike)."""
+    skip = None
+    if source == "api" or access == "api":
+        skip = "hosted model: no weights"
+    elif source == "hub" and not revision:
+        skip = f"not pinned to a commit: run `fmcat add {repo_id}` first"
+    elif source not in ("hub", "local"):
+        skip = "no weights source recorded"
+    elif not files:
+        skip = "no files recorded"
+    return ModelPlan(name=name, source=source, repo_id=repo_id, revision=revision, local_path=local_path,
+                     has_remote_code=has_remote_code, files=files, license=license, gated=gated, skip_reason=skip,
+                     task=task, architecture=architecture, failed_files=failed_files)
 
 
 def _last_failed_files(session: Session, ids: list[int]) -> dict[tuple[int, str | None], tuple[str, ...]]:
+    from sqlalchemy import select
+
+    from .models import Verification
     from sqlalchemy import func
 
     if not ids:
@@ -233,6 +246,9 @@ def verify(p: ModelPlan) -> VerifyResult | None:
 
 def record_verification(session: Session, result: VerifyResult) -> None:
     """Store a finished verification; fails cleanly if the model was removed meanwhile."""
+    from sqlalchemy import select
+
+    from .models import Model, Verification
     model = session.scalar(select(Model).where(Model.name == result.model))
     if model is None:
         raise ModelNotFound(f"{result.model} was removed from the catalog while it was being verified; "
@@ -315,7 +331,10 @@ def sync_read(p: ModelPlan) -> tuple[SyncResult, Any]:
 def record_sync(session: Session, result: SyncResult, info: Any, *, update: bool) -> SyncResult:
     from dataclasses import replace
 
+    from sqlalchemy import select
+
     from .catalog import add_source
+    from .models import LicenseObservation, Model
 
     if result.status != "synced":
         return result

@@ -265,3 +265,16 @@ def test_an_empty_catalog_exports_as_before(fmcat, tmp_path, monkeypatch):
     streamed = [fmcat("export", "--format", fmt).stdout for fmt in ("jsonl", "json", "yaml")]
     monkeypatch.setattr(fastread, "connect", lambda location: None)
     assert [fmcat("export", "--format", fmt).stdout for fmt in ("jsonl", "json", "yaml")] == streamed
+
+
+def test_pull_and_verify_plans_match_the_orm_path(catalog, tmp_path):
+    from fmcat.weights import plan
+
+    location, cat = catalog
+    with cat.session() as s:
+        full = plan(s, None)
+    assert fastread.plans(location, None) == full
+    for p in full:
+        with cat.session() as s:
+            assert fastread.plans(location, [p.name]) == plan(s, [p.name])
+    assert fastread.plans(location, ["no/such-model"]) is None

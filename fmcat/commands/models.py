@@ -32,6 +32,32 @@ def summarise_skipped(skipped: list[tuple[str, str]], *, named: bool) -> bool:
     return bool(skipped) and named
 
 
+def _plans(state: State, refs: list[str] | None, *, records: bool) -> list[Any]:
+    """What pull and verify work on. A SQLite catalog is read without the ORM; a command
+    that ``records`` an outcome imports it meanwhile in the background, so hashing
+    starts at once. Otherwise the plans are read through a session."""
+    from .. import fastread
+
+    found = fastread.plans(state.location(), refs)
+    if found is not None:
+        if records:
+            import threading
+
+            threading.Thread(target=_warm_catalog, daemon=True).start()
+        return found
+    from ..weights import plan
+
+    with state.session() as s:
+        return plan(s, refs)
+
+
+def _warm_catalog() -> None:
+    import importlib
+
+    for name in ("sqlalchemy.orm", "fmcat.db", "fmcat.models"):
+        importlib.import_module(name)
+
+
 def _one_by_one(plans: list[Any], device: str, *, dtype: str, trust_remote_code: bool, timeout: float,
                 fetch: Any, echo_names: bool) -> Any:
     """The plain run: each model in turn on one device, in its own child."""
@@ -178,12 +204,10 @@ def pull(state: State, names: tuple[str, ...], all_: bool, quant: str | None, as
     """
     from dataclasses import replace
 
-    from ..weights import plan
     from ..weights import pull as pull_one
 
     refs = _names(names, all_)
-    with state.session() as s:
-        plans = plan(s, refs)
+    plans = _plans(state, refs, records=False)
     if quant:
         plans = [replace(p, quant=quant) for p in plans]
     if refs is not None:
@@ -229,12 +253,11 @@ def verify(state: State, names: tuple[str, ...], all_: bool, as_json: bool) -> N
       fmcat verify acme/tiny-llama
       fmcat verify --all --json
     """
-    from ..weights import plan, record_verification
+    from ..weights import record_verification
     from ..weights import verify as verify_one
 
     refs = _names(names, all_)
-    with state.session() as s:
-        plans = plan(s, refs)
+    plans = _plans(state, refs, records=True)
     results, skipped = [], []
     for p in plans:
         r = verify_one(p)
