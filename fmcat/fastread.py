@@ -487,17 +487,13 @@ def _report_header(conn: sqlite3.Connection, use: Any, policy: Any, catalog: str
 
 
 def _report_rows(conn: sqlite3.Connection, order: Any) -> Any:
-    from .licenses import knowledge_base
-    from .report import _quantization, web_url
-    from .settings import hub_endpoint
+    from .report import ROW_COLUMNS, model_row
 
     source, decide, names = order
     try:
         conn.execute("CREATE TEMP TABLE fmcat_report_order (pos INTEGER PRIMARY KEY, model_id INTEGER NOT NULL)")
         conn.executemany("INSERT INTO fmcat_report_order VALUES (?, ?)",
                          ((i, source.rows[n][0]) for i, n in enumerate(names)))
-        kb = knowledge_base()
-        base = hub_endpoint()
         conn.row_factory = sqlite3.Row
         models = conn.execute("SELECT o.pos AS pos, m.* FROM fmcat_report_order o JOIN models m ON m.id = o.model_id "
                               "ORDER BY o.pos")
@@ -510,59 +506,21 @@ def _report_rows(conn: sqlite3.Connection, order: Any) -> Any:
                                "ON v.model_id = o.model_id ORDER BY o.pos, v.id")
         smokes = _Merged(conn, "SELECT o.pos AS pos, s.* FROM fmcat_report_order o JOIN smoke_tests s "
                                "ON s.model_id = o.model_id ORDER BY o.pos, s.id")
+        json_columns = {"base_models", "datasets", "card", "facts", "unconfirmed"}
         for m in models:
             pos = m["pos"]
-            d = decide(m["name"])
-            lic = kb.get(m["license_id"]) if m["license_id"] else None
-            bases = list(_json(m["base_models"], []) or [])
-            card = _json(m["card"], {}) or {}
             last_v = (checks.take(pos) or [None])[-1]
-            runs = smokes.take(pos)
-            yield {
-                "name": m["name"],
-                "display_name": m["display_name"],
-                "provider": m["provider"],
-                "category": m["category"],
-                "license": m["license_id"] or m["license_declared"],
-                "license_name": lic.name if lic else m["license_name"],
-                "license_url": web_url((lic.url if lic else None) or m["license_link"]),
-                "verdict": d.verdict,
-                "license_verdict": d.license_verdict,
-                "obligations": list(d.obligations),
-                "reasons": [r.to_dict() for r in d.reasons],
-                "flags": list(d.flags),
-                "violations": list(d.violations),
-                "waiver": d.waiver,
-                "access": m["access"],
-                "source": m["source_kind"],
-                "repo_id": m["repo_id"],
-                "revision": m["revision"],
-                "local_path": m["local_path"],
-                "hub_url": web_url(f"{base}/{m['repo_id']}") if m["repo_id"] else None,
-                "task": m["task"],
-                "architecture": m["architecture"],
-                "base_model": (bases or [None])[0],
-                "base_models": bases,
-                "base_model_relation": m["base_model_relation"],
-                "lineage": list(d.lineage),
-                "datasets": list(_json(m["datasets"], []) or []),
-                "card": {k: card[k] for k in sorted(card)} if card else {},
-                "evidence": [
-                    {"source": o["source"], "declared": o["declared"], "license": o["license_id"],
-                     "revision": o["revision"], "observed_at": _when(o["observed_at"]), "note": o["note"]}
-                    for o in evidence.take(pos)
-                ],
-                "fact_sources": dict(_json(m["facts"], {}) or {}),
-                "unconfirmed": list(_json(m["unconfirmed"], []) or []),
-                "files": [{"path": f["path"], "size": f["size"], "sha256": f["sha256"], "blob_id": f["blob_id"],
-                           "lfs": bool(f["is_lfs"]), "quantization": _quantization(_json(f["details"], None))}
-                          for f in files.take(pos)],
-                "verification": ({"status": last_v["status"],
-                                  "at": _when(last_v["finished_at"] or last_v["started_at"]),
-                                  "summary": last_v["summary"], "revision": last_v["revision"]} if last_v else None),
-                "smoke_test": _smoke_row(runs[-1]) if runs else None,
-                "smoke_tests": [_smoke_row(s) for s in runs],
-            }
+            yield model_row(
+                {c: _json(m[c], None) if c in json_columns else m[c] for c in ROW_COLUMNS}, decide(m["name"]),
+                files=[{"path": f["path"], "size": f["size"], "sha256": f["sha256"], "blob_id": f["blob_id"],
+                        "lfs": bool(f["is_lfs"]), "details": _json(f["details"], None)} for f in files.take(pos)],
+                evidence=[{"source": o["source"], "declared": o["declared"], "license": o["license_id"],
+                           "revision": o["revision"], "observed_at": _when(o["observed_at"]), "note": o["note"]}
+                          for o in evidence.take(pos)],
+                verification=({"status": last_v["status"], "at": _when(last_v["finished_at"] or last_v["started_at"]),
+                               "summary": last_v["summary"], "revision": last_v["revision"]} if last_v else None),
+                smoke_tests=[_smoke_row(s) for s in smokes.take(pos)],
+            )
     finally:
         conn.close()
 

@@ -44,62 +44,76 @@ def build_report(session: Session, use: Use, policy: Policy | None, catalog: str
             selectinload(Model.verifications), selectinload(Model.smoke_tests),
         )
     ).all()
-    kb = knowledge_base()
-    base = hub_endpoint()
     rows = []
     for m in models:
-        d = decisions[m.name]
         last_v = m.verifications[-1] if m.verifications else None
-        last_s = m.smoke_tests[-1] if m.smoke_tests else None
-        lic = kb.get(m.license_id) if m.license_id else None
-        rows.append({
-            "name": m.name,
-            "display_name": m.display_name,
-            "provider": m.provider,
-            "category": m.category,
-            "license": m.license_id or m.license_declared,
-            "license_name": lic.name if lic else m.license_name,
-            "license_url": web_url((lic.url if lic else None) or m.license_link),
-            "verdict": d.verdict,
-            "license_verdict": d.license_verdict,
-            "obligations": list(d.obligations),
-            "reasons": [r.to_dict() for r in d.reasons],
-            "flags": list(d.flags),
-            "violations": list(d.violations),
-            "waiver": d.waiver,
-            "access": m.access,
-            "source": m.source_kind,
-            "repo_id": m.repo_id,
-            "revision": m.revision,
-            "local_path": m.local_path,
-            "hub_url": web_url(f"{base}/{m.repo_id}") if m.repo_id else None,
-            "task": m.task,
-            "architecture": m.architecture,
-            "base_model": (m.base_models or [None])[0],
-            "base_models": list(m.base_models or []),
-            "base_model_relation": m.base_model_relation,
-            "lineage": list(d.lineage),
-            "datasets": list(m.datasets or []),
-            "card": {k: m.card[k] for k in sorted(m.card)} if m.card else {},
-            "evidence": [
-                {"source": o.source, "declared": o.declared, "license": o.license_id, "revision": o.revision,
-                 "observed_at": _iso(o.observed_at), "note": o.note}
-                for o in m.license_observations
-            ],
-            "fact_sources": dict(m.facts or {}),
-            "unconfirmed": list(m.unconfirmed or []),
-            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id, "lfs": f.is_lfs,
-                       "quantization": _quantization(f.details)}
-                      for f in m.files],
-            "verification": ({"status": last_v.status, "at": _iso(last_v.finished_at or last_v.started_at),
-                              "summary": last_v.summary, "revision": last_v.revision} if last_v else None),
-            "smoke_test": _smoke(last_s),
-            "smoke_tests": [_smoke(s) for s in m.smoke_tests],
-        })
+        rows.append(model_row(
+            {c: getattr(m, c) for c in ROW_COLUMNS}, decisions[m.name],
+            files=[{"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id, "lfs": f.is_lfs,
+                    "details": f.details} for f in m.files],
+            evidence=[{"source": o.source, "declared": o.declared, "license": o.license_id, "revision": o.revision,
+                       "observed_at": _iso(o.observed_at), "note": o.note} for o in m.license_observations],
+            verification=({"status": last_v.status, "at": _iso(last_v.finished_at or last_v.started_at),
+                           "summary": last_v.summary, "revision": last_v.revision} if last_v else None),
+            smoke_tests=[_smoke(s) for s in m.smoke_tests],
+        ))
     rows.sort(key=lambda r: order_key(r["name"], r["display_name"], r["verdict"], r["violations"]))
     header = report_header(use, policy, catalog, ((r["name"], r["category"], r["verdict"], r["obligations"],
                                                    r["violations"]) for r in rows))
     return {**header, "models": rows}
+
+
+# the model columns a report row is made of
+ROW_COLUMNS = ("name", "display_name", "provider", "category", "license_id", "license_declared", "license_name",
+               "license_link", "access", "source_kind", "repo_id", "revision", "local_path", "task", "architecture",
+               "base_models", "base_model_relation", "datasets", "card", "facts", "unconfirmed")
+
+
+def model_row(m: dict[str, Any], d: Any, *, files: list[dict[str, Any]], evidence: list[dict[str, Any]],
+              verification: dict[str, Any] | None, smoke_tests: list[dict[str, Any]]) -> dict[str, Any]:
+    """One model of the report, from its ``ROW_COLUMNS``, its decision, files, license
+    evidence, last verification and smoke tests (the ORM path and ``fastread`` alike)."""
+    lic = knowledge_base().get(m["license_id"]) if m["license_id"] else None
+    bases = list(m["base_models"] or [])
+    card = m["card"] or {}
+    return {
+        "name": m["name"],
+        "display_name": m["display_name"],
+        "provider": m["provider"],
+        "category": m["category"],
+        "license": m["license_id"] or m["license_declared"],
+        "license_name": lic.name if lic else m["license_name"],
+        "license_url": web_url((lic.url if lic else None) or m["license_link"]),
+        "verdict": d.verdict,
+        "license_verdict": d.license_verdict,
+        "obligations": list(d.obligations),
+        "reasons": [r.to_dict() for r in d.reasons],
+        "flags": list(d.flags),
+        "violations": list(d.violations),
+        "waiver": d.waiver,
+        "access": m["access"],
+        "source": m["source_kind"],
+        "repo_id": m["repo_id"],
+        "revision": m["revision"],
+        "local_path": m["local_path"],
+        "hub_url": web_url(f"{hub_endpoint()}/{m['repo_id']}") if m["repo_id"] else None,
+        "task": m["task"],
+        "architecture": m["architecture"],
+        "base_model": (bases or [None])[0],
+        "base_models": bases,
+        "base_model_relation": m["base_model_relation"],
+        "lineage": list(d.lineage),
+        "datasets": list(m["datasets"] or []),
+        "card": {k: card[k] for k in sorted(card)} if card else {},
+        "evidence": evidence,
+        "fact_sources": dict(m["facts"] or {}),
+        "unconfirmed": list(m["unconfirmed"] or []),
+        "files": [{k: f[k] for k in ("path", "size", "sha256", "blob_id", "lfs")}
+                  | {"quantization": _quantization(f["details"])} for f in files],
+        "verification": verification,
+        "smoke_test": smoke_tests[-1] if smoke_tests else None,
+        "smoke_tests": smoke_tests,
+    }
 
 
 def order_key(name: str, display_name: str | None, verdict: str, violations: list[str]) -> tuple[Any, ...]:
