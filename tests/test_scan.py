@@ -454,3 +454,13 @@ def test_add_pins_the_hub_models_a_tree_loads(cli, hub_server, tmp_path):
     assert after[0]["in_catalog"] and after[0]["verdict"] == "allowed" and after[0]["license"] == "apache-2.0"
     shown = json.loads(cli("show", repo_id, "--json").stdout)
     assert shown["revision"] == sha
+
+
+def test_a_model_argument_on_an_unknown_object_is_not_taken_for_a_provider_model(initialised, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("svc.py").write_text(
+        "import openai\n\n\nclass Service:\n    def run(self):\n"
+        "        self.client.chat.completions.create(model='gpt-4o', messages=[])\n"
+        "        self.trainer.fit(model='resnet-classifier')\n")
+    found = {(r["kind"], r["model"]) for r in scan_json(initialised, "svc.py")}
+    assert found == {("api", "openai/gpt-4o")}  # an OpenAI model name; the trainer's argument is not invented

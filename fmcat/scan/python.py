@@ -35,6 +35,7 @@ from .refs import (
     classify_config_value,
     classify_hub_value,
     litellm_value,
+    provider_of_model,
     provider_of_module,
 )
 
@@ -679,11 +680,16 @@ class _Extractor:
             expr = _kwarg(node, "model", "model_name")
         if expr is None:
             return
+        guessed = False
         if provider is None and isinstance(node.func, ast.Attribute):
             imported = set(module.providers.values())
             if len(imported) == 1:  # self.client.chat(...) in a module that uses one provider's SDK
-                provider = next(iter(imported))
+                provider, guessed = next(iter(imported)), True
         if provider is None:
+            return
+        if guessed:  # the receiver is not known to be that provider's client: only its own model names count
+            self._emit(node, expr, name or last,
+                       lambda v: _api_ref(provider, v) if provider_of_model(v.text.strip()) == provider else None)
             return
         self._emit(node, expr, name or last, lambda v: _api_ref(provider, v))
 
