@@ -58,7 +58,7 @@ def run_on_devices(plans: list[Any], devices: list[str], *, dtype: str, trust_re
     for p in plans:
         todo.put(p)
     done: queue.Queue[Result | BaseException] = queue.Queue()
-    runner = Runner(timeout)
+    runner = Runner(timeout, plans)
     stop = threading.Event()
 
     def work(device: str) -> None:
@@ -119,7 +119,7 @@ def _smoke_task(plan: Any, device: str, dtype: str, trust_remote_code: bool, tim
 
     global _WORKER_RUNNER
     if _WORKER_RUNNER is None or _WORKER_RUNNER.timeout != timeout:
-        _WORKER_RUNNER = Runner(timeout)  # one fork server per worker process, kept between tasks
+        _WORKER_RUNNER = Runner(timeout, [plan])  # one fork server per worker process, kept between tasks
 
     def fetch(p: Any) -> Path:
         if p.source == "local":

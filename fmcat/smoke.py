@@ -16,7 +16,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -169,19 +169,23 @@ def _repository_library(folder: Path, library: Any) -> str | None:
 class Runner:
     """Runs each job in its own child forked from a preloaded fork server."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, plans: Sequence[Any] = ()) -> None:
         import multiprocessing as mp
 
         self.timeout = timeout
         self.ctx = mp.get_context("forkserver")
-        # diffusers is left to the children that need it: most models are transformers ones
-        # (transformers imports lazily: name the heavy modules every model load needs)
+        # transformers imports lazily: name the heavy modules every model load needs; diffusers
+        # only when a pipeline is about to run (it costs seconds); then warm the server for the
+        # architectures the catalog recorded for these models (fmcat.smoke_warm)
+        self.warm = sorted({p.architecture for p in plans if p.architecture})
+        pipelines = any(p.task == "text-to-image" for p in plans)
         self.ctx.set_forkserver_preload([
             "fmcat.smoke_runner", "torch", "transformers", "transformers.modeling_utils",
             "transformers.generation.utils", "transformers.masking_utils",
             "transformers.models.auto.modeling_auto", "transformers.models.auto.tokenization_auto",
+            *(["diffusers"] if pipelines else []), "fmcat.smoke_warm",
         ])
-        self._offline(self._start_server)  # preloading overlaps with pulling and verifying
+        self._offline(self._start_server, FMCAT_SMOKE_WARM=",".join(self.warm))  # overlaps pulling and verifying
 
     @staticmethod
     def _start_server() -> None:
@@ -190,13 +194,13 @@ class Runner:
         forkserver.ensure_running()
 
     @staticmethod
-    def _offline(start: Callable[[], None]) -> None:
+    def _offline(start: Callable[[], None], **extra: str) -> None:
         """Start something that inherits this environment, made offline: the fork
         server keeps the environment it starts with, so nothing a model loads can
         reach a network. This process keeps its own (it may still pull)."""
         saved = dict(os.environ)
         os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-                          HF_HUB_DISABLE_PROGRESS_BARS="1")
+                          HF_HUB_DISABLE_PROGRESS_BARS="1", **extra)
         try:
             start()
         finally:
@@ -212,10 +216,7 @@ class Runner:
         send.close()
         result: dict[str, Any] | None = None
         if recv.poll(self.timeout):
-            try:
-                result = recv.recv()
-            except EOFError:
-                result = None
+            result = _read_result(recv)
         proc.join(5 if result is not None else 0)
         if proc.is_alive():
             proc.kill()
@@ -233,6 +234,31 @@ class Runner:
             why = " (killed: likely out of memory)" if name == "SIGKILL" else ""
             return {"ok": False, "error": f"the model's process died with {name}{why}"}
         return {"ok": False, "error": f"the model's process exited with code {code} without a result"}
+
+
+RESULT_LIMIT = 1 << 20  # bytes: a child's measurements are a few hundred
+
+
+def _read_result(conn: Any) -> dict[str, Any] | None:
+    """The child's result: JSON, never a pickle. The child may have run repository code
+    (--trust-remote-code), and unpickling what it sends would run whatever it chose in
+    this process, which writes the catalog; a library type in the result (torch's
+    version string) would also make this process import torch to rebuild it."""
+    refused = {"ok": False, "error": "the model's process sent a result that is not one fmcat writes "
+                                     f"(not a JSON object, or over {RESULT_LIMIT} bytes): refused"}
+    try:
+        raw = conn.recv_bytes(RESULT_LIMIT)
+    except EOFError:  # nothing sent: the exit code says why
+        return None
+    except OSError:
+        return refused
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return refused
+    if not isinstance(data, dict) or not isinstance(data.get("ok"), bool):
+        return refused
+    return data
 
 
 def smoke_one(

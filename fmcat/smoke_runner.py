@@ -4,8 +4,10 @@ transformers and diffusers are imported here and nowhere on the CLI path."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import resource
 import sys
 import time
@@ -16,10 +18,37 @@ PROMPT = "Hello, my name is"
 IMAGE_PROMPT = "a photo of a cat"
 
 
+_VERSIONS: dict[str, Any] | None = None  # set by warm() in the fork server
+
+
+def warm(architectures: list[str]) -> None:
+    """Run once in the fork server, before any child is forked: the work every model
+    load would otherwise repeat in each child. It computes the library versions,
+    builds transformers' checkpoint conversion table (about 1,000 regular expressions),
+    and imports the modeling module of each architecture about to run (the class
+    names the catalog recorded; only names transformers itself exports resolve).
+    It never touches CUDA, and a failure only leaves the cost to the children."""
+    global _VERSIONS
+    try:
+        _VERSIONS = versions()
+        import transformers
+        from transformers.conversion_mapping import get_checkpoint_conversion_mapping
+
+        get_checkpoint_conversion_mapping("llama")  # the first call builds the table for every model type
+    except Exception:  # noqa: BLE001 - an optimisation (and the fork server must not die of it)
+        return
+    for name in architectures[:64]:
+        if re.fullmatch(r"[A-Z][A-Za-z0-9]{0,100}", name):
+            with contextlib.suppress(Exception):  # not a class transformers exports: nothing to warm
+                getattr(transformers, name)
+
+
 def versions() -> dict[str, Any]:
+    if _VERSIONS is not None:
+        return dict(_VERSIONS)
     import torch
 
-    out: dict[str, Any] = {"python": sys.version.split()[0], "torch": torch.__version__,
+    out: dict[str, Any] = {"python": sys.version.split()[0], "torch": str(torch.__version__),  # a TorchVersion would make the parent import torch to unpickle it
                            "cuda": torch.version.cuda}
     from importlib.metadata import PackageNotFoundError, version
 
@@ -296,16 +325,23 @@ def _quiet(kind: str) -> None:
 
 
 def child_main(job: dict[str, Any], conn: Any) -> None:
-    """Entry point of the child process: send back measurements or the error."""
+    """Entry point of the child process: send back measurements or the error, as JSON
+    (the parent never unpickles what a child sends)."""
+    import json
+
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+    def send(payload: dict[str, Any]) -> None:
+        conn.send_bytes(json.dumps(payload, default=str).encode())
+
     try:
         _quiet(job.get("kind", ""))
         result = run(job)
-        conn.send({"ok": True, **result})
+        send({"ok": True, **result})
     except Unsupported as exc:
-        conn.send({"ok": False, "skipped": str(exc)[:500]})
+        send({"ok": False, "skipped": str(exc)[:500]})
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which records it
-        conn.send({"ok": False, "error": f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:500] if str(exc).strip() else ''}"})
+        send({"ok": False, "error": f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:500] if str(exc).strip() else ''}"})
     finally:
         conn.close()

@@ -148,6 +148,19 @@ def test_fixture_models_on_cuda(cli, tiny_repos):
     assert all(r["status"] == "passed" and r["device"] == "cuda" for r in runs), runs
 
 
+def _forkserver_of(pid: int) -> bool:
+    """Whether process ``pid`` has started its multiprocessing fork server."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and b"forkserver" in cmdline:
+            return True
+    return False
+
+
 def test_smoke_test_killed_midway_records_no_result(cli, tiny_dir, tmp_path):
     import os
     import signal
@@ -158,10 +171,74 @@ def test_smoke_test_killed_midway_records_no_result(cli, tiny_dir, tmp_path):
     cli("add", str(_copy(tiny_dir, "llama", tmp_path / "k")), "--name", "t/k")
     proc = subprocess.Popen([sys.executable, "-m", "fmcat", "smoke-test", "t/k", "--device", "cpu"], env=cli.env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(2.5)  # it is loading torch in the fork server by now
-    assert proc.poll() is None, "the smoke test finished before it could be interrupted"
+    deadline = time.monotonic() + 60
+    while not _forkserver_of(proc.pid):  # once it exists, it is importing torch: seconds before any result
+        assert proc.poll() is None and time.monotonic() < deadline, "no fork server was started"
+        time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(30)
     assert cli.json("show", "t/k")["smoke_tests"] == []
     runs = cli.json("smoke-test", "t/k", "--device", "cpu", timeout=300)
     assert runs[0]["status"] == "passed"
+
+
+class _Planted:
+    """A pickle whose loading would create a file: what a child running repository code
+    could send its parent instead of a result."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (open, (self.path, "w"))
+
+
+def test_a_childs_result_is_read_as_json_and_never_unpickled(tmp_path):
+    import multiprocessing as mp
+
+    from fmcat.smoke import _read_result
+
+    marker = tmp_path / "unpickled"
+    recv, send = mp.Pipe(duplex=False)
+    send.send(_Planted(str(marker)))
+    out = _read_result(recv)
+    assert out is not None and out["ok"] is False and "refused" in out["error"]
+    assert not marker.exists()
+    send.send_bytes(b'["ok", true]')  # JSON, but not a result
+    assert _read_result(recv)["ok"] is False
+    send.send_bytes(json.dumps({"ok": True, "load_seconds": 0.5}).encode())
+    assert _read_result(recv) == {"ok": True, "load_seconds": 0.5}
+    send.close()
+    assert _read_result(recv) is None  # nothing sent: the exit code tells the story
+
+
+def test_the_cli_process_never_imports_torch_for_a_cpu_smoke_test(cli, tiny_dir, tmp_path):
+    """The child's result holds only plain values: rebuilding a torch type there would
+    import torch into fmcat's own process (a second), and tear it down at exit."""
+    import subprocess
+    import sys
+
+    cli("add", str(_copy(tiny_dir, "llama", tmp_path / "p")), "--name", "t/p")
+    code = ("import sys\nfrom fmcat.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    status = exc.code\n"
+            "print('torch imported:', 'torch' in sys.modules, 'status:', status)\n")
+    proc = subprocess.run([sys.executable, "-c", code, "smoke-test", "t/p", "--device", "cpu", "--json"],
+                          env=cli.env, capture_output=True, text=True, timeout=300)
+    runs = json.loads(proc.stdout[:proc.stdout.rindex("torch imported:")])
+    assert runs[0]["status"] == "passed" and runs[0]["versions"]["torch"]
+    assert proc.stdout.rstrip().endswith("torch imported: False status: 0"), proc.stdout[-300:]
+
+
+def test_the_fork_server_is_warmed_for_the_architectures_to_run():
+    """warm() imports the modeling module of each architecture transformers exports, skips
+    anything else without failing, and leaves versions as plain strings."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom fmcat.smoke_runner import warm, versions\n"
+            "warm(['LlamaForCausalLM', 'NotAModelForCausalLM', '__import__(\"os\")', 'os.system'])\n"
+            "print(all(type(v) is str for v in versions().values() if v is not None),\n"
+            "      'transformers.models.llama.modeling_llama' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["True", "True"]

@@ -64,7 +64,7 @@ def _one_by_one(plans: list[Any], device: str, *, dtype: str, trust_remote_code:
     from ..smoke import Runner, smoke_one
     from ..weights import verify as verify_one
 
-    runner = Runner(timeout)  # its fork server imports torch while the first model is pulled
+    runner = Runner(timeout, plans)  # its fork server imports torch while the first model is pulled
     for p in plans:
         if echo_names:
             click.echo(f"{clean(p.name)} ...", err=True)
@@ -370,8 +370,8 @@ def smoke_test(state: State, names: tuple[str, ...], all_: bool, gpu: bool, devi
     from pathlib import Path
 
     from ..smoke import record_smoke, resolve_device
-    from ..weights import plan, record_verification
     from ..weights import pull as pull_one
+    from ..weights import record_verification
     from ..weights import verify as verify_one
 
     refs = _names(names, all_)
@@ -391,8 +391,7 @@ def smoke_test(state: State, names: tuple[str, ...], all_: bool, gpu: bool, devi
     else:
         where = resolve_device(gpu, device)  # before anything is read or written
     spread = __import__("fmcat.fleet", fromlist=["parse_devices"]).parse_devices(devices) if devices else None
-    with state.session() as s:
-        plans = plan(s, refs)
+    plans = _plans(state, refs, records=True)  # without the ORM on SQLite: the fork server starts sooner
     progress = _progress(as_json)
 
     def fetch(p: Any) -> Path:
