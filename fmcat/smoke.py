@@ -66,8 +66,10 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def resolve_device(gpu: bool, device: str | None) -> str:
-    """The device to run on; --gpu without CUDA is an error (exit 2)."""
+def resolve_device(gpu: bool, device: str | None) -> str | None:
+    """The device to run on; --gpu without CUDA is an error (exit 2). None when neither
+    is given: cuda if the model processes see it, else cpu (``Runner.default_device``
+    asks one, so this process never imports torch just to know)."""
     if gpu and device and not device.startswith("cuda"):
         raise InvalidInput(f"--gpu and --device {device} contradict each other")
     want = "cuda" if gpu else device
@@ -78,12 +80,10 @@ def resolve_device(gpu: bool, device: str | None) -> str:
     if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
         raise FmcatError("smoke tests need torch and transformers (and diffusers for pipelines)",
                          hint="pip install 'fmcat[models]'")
-    if want == "cpu":
-        return "cpu"  # no need to import torch here: the children do
+    if want is None or want == "cpu":
+        return want  # no need to import torch here: the children do
     import torch
 
-    if want is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
     if want.startswith("cuda"):
         if not torch.cuda.is_available():
             raise CudaUnavailable("CUDA is not available on this machine (torch sees no GPU)",
@@ -206,6 +206,13 @@ class Runner:
         finally:
             os.environ.clear()
             os.environ.update(saved)
+
+    def default_device(self) -> str:
+        """cuda when a model's process sees a CUDA device, else cpu: asked of a child of
+        the fork server (which never touches CUDA itself), so this process need not import
+        torch, which costs a second to import and most of one to tear down at exit."""
+        result = self.run({"kind": "probe"})
+        return "cuda" if result.get("cuda") is True else "cpu"
 
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         from .smoke_runner import child_main

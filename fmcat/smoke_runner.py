@@ -336,6 +336,11 @@ def child_main(job: dict[str, Any], conn: Any) -> None:
         conn.send_bytes(json.dumps(payload, default=str).encode())
 
     try:
+        if job.get("kind") == "probe":  # which device the models would get by default
+            import torch
+
+            send({"ok": True, "cuda": bool(torch.cuda.is_available())})
+            return
         _quiet(job.get("kind", ""))
         result = run(job)
         send({"ok": True, **result})

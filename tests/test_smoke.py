@@ -212,20 +212,24 @@ def test_a_childs_result_is_read_as_json_and_never_unpickled(tmp_path):
     assert _read_result(recv) is None  # nothing sent: the exit code tells the story
 
 
-def test_the_cli_process_never_imports_torch_for_a_cpu_smoke_test(cli, tiny_dir, tmp_path):
-    """The child's result holds only plain values: rebuilding a torch type there would
-    import torch into fmcat's own process (a second), and tear it down at exit."""
+def test_the_cli_process_never_imports_torch_for_a_smoke_test(cli, tiny_dir, tmp_path):
+    """The child's result holds only plain values (rebuilding a torch type would import
+    torch into fmcat's own process: a second, and most of one more to tear it down at
+    exit), and with no --device a model's process says whether CUDA is there."""
     import subprocess
     import sys
+
+    import torch
 
     cli("add", str(_copy(tiny_dir, "llama", tmp_path / "p")), "--name", "t/p")
     code = ("import sys\nfrom fmcat.cli import main\n"
             "try:\n    main()\nexcept SystemExit as exc:\n    status = exc.code\n"
             "print('torch imported:', 'torch' in sys.modules, 'status:', status)\n")
-    proc = subprocess.run([sys.executable, "-c", code, "smoke-test", "t/p", "--device", "cpu", "--json"],
+    proc = subprocess.run([sys.executable, "-c", code, "smoke-test", "t/p", "--json"],
                           env=cli.env, capture_output=True, text=True, timeout=300)
     runs = json.loads(proc.stdout[:proc.stdout.rindex("torch imported:")])
     assert runs[0]["status"] == "passed" and runs[0]["versions"]["torch"]
+    assert runs[0]["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     assert proc.stdout.rstrip().endswith("torch imported: False status: 0"), proc.stdout[-300:]
 
 

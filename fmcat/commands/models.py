@@ -58,13 +58,15 @@ def _warm_catalog() -> None:
         importlib.import_module(name)
 
 
-def _one_by_one(plans: list[Any], device: str, *, dtype: str, trust_remote_code: bool, timeout: float,
+def _one_by_one(plans: list[Any], device: str | None, *, dtype: str, trust_remote_code: bool, timeout: float,
                 fetch: Any, echo_names: bool) -> Any:
     """The plain run: each model in turn on one device, in its own child."""
     from ..smoke import Runner, smoke_one
     from ..weights import verify as verify_one
 
     runner = Runner(timeout, plans)  # its fork server imports torch while the first model is pulled
+    if device is None and any(not p.skip_reason for p in plans):
+        device = runner.default_device()
     for p in plans:
         if echo_names:
             click.echo(f"{clean(p.name)} ...", err=True)
