@@ -70,6 +70,10 @@ def find(conn: sqlite3.Connection, ref: str) -> tuple[Any, ...] | None:
 def _json(value: Any, default: Any) -> Any:
     if value is None:
         return default
+    if value == "[]":  # most JSON columns hold nothing: skip the parser
+        return []
+    if value == "{}":
+        return {}
     if isinstance(value, (bytes, str)):
         try:
             return json.loads(value)

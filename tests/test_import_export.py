@@ -127,3 +127,69 @@ def test_export_file_is_written_atomically(initialised, tmp_path):
 def test_export_to_unwritable_place_is_one_line(initialised, tmp_path):
     result = initialised("export", "-o", str(tmp_path / "no" / "such" / "dir" / "x.jsonl"), expect=None)
     assert result.exit_code == 2 and "Traceback" not in result.stderr
+
+
+# --- the YAML export's direct writer ------------------------------------------------
+
+TRICKY = ["yes", "No", "ON", "off", "true", "False", "null", "Null", "~", "", " ", "=", "<<", ".inf", "-.INF", ".nan",
+          "1e3", "1.0", "1_000", "0x1F", "0o7", "017", "0b101", "1:20", "190:20:30", "2024-01-01", "2024-1-1 10:00",
+          "a: b", "a #b", "a#b", "-a", "- a", "?x", ":x", "x:", "[x]", "{x}", "x, y", "'q'", '"q"', "@x", "`x`",
+          "!x", "&x", "*x", "|x", ">x", "%x", "a  b", "a ", " a", "a\nb", "a\tb", "é", "naïve", "日本", "a\u2028b",
+          "\x7f", "x" * 200, "word " * 20, "Llama 2 70B Chat", "org0/model-000001", "e" * 64, "0" * 40, "3e5",
+          "12345678901234567890", "-1", "+1", "0", "00", "1e", "e1", "a.b", "_x", "x_", "v1.2.3", "N/A", "n/a",
+          *(" ".join(["word"] * k) for k in range(12, 22))]  # 59-109 characters: PyYAML folds past 80 columns
+
+
+def _pyyaml(entry) -> str:
+    import yaml
+
+    return yaml.dump([entry], Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False,
+                     allow_unicode=True)
+
+
+def test_the_direct_yaml_writer_writes_what_pyyaml_writes_or_steps_aside():
+    from fmcat.exporting import FastYaml
+
+    fast = FastYaml()
+    taken = 0
+    for i, text in enumerate(TRICKY):
+        for entry in ({"name": text}, {"name": "m", "display_name": text}, {"name": "m", "datasets": [text]},
+                      {"name": "m", "card": {"k": text, "nested": {"deep": text}}},
+                      {"name": "m", "files": [{"path": text, "size": i, "lfs": bool(i % 2)}]},
+                      {"name": "m", text: 1}, {"name": "m", "card": {text: [text, {"x": text}]}}):
+            got = fast.item(entry)
+            assert got is None or got == _pyyaml(entry), entry
+            taken += got is not None
+    assert taken > 50
+    common = {"name": "org0/model-000001", "display_name": "Llama 2 70B Chat", "license": "llama2",
+              "revision": "5f0b02c75b57c5855da9ae460ce51323ea669d8a", "datasets": ["c4", "wikipedia"], "has_remote_code": False,
+              "files": [{"path": "model.safetensors", "size": 10, "sha256": "3e5" + "a" * 61, "lfs": True,
+                         "details": {"quantization": "Q4_K_M"}}], "card": {}, "unconfirmed": []}
+    assert fast.item(common) == _pyyaml(common)  # the common case is written directly, not left to PyYAML
+    # strings PyYAML quotes or folds are never written plain
+    for text in ("yes", "null", "1.5e+3", "2024-01-01", "a: b", "-a", "", "word " * 20, "é", "1.0", "0x1F"):
+        assert fast.item({"name": text}) is None
+
+
+def test_the_direct_yaml_writer_on_generated_entries():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from fmcat.exporting import FastYaml
+
+    fast = FastYaml()
+    text = st.one_of(st.sampled_from(TRICKY), st.text(alphabet="ab1-_./: #'\"é\n", max_size=12),
+                     st.text(alphabet="abcxyz ", min_size=60, max_size=90))
+    scalar = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), text)
+    value = st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                         st.dictionaries(text, inner, max_size=3)), max_leaves=8)
+    entry = st.dictionaries(st.one_of(st.sampled_from(["name", "license", "files", "card"]), text), value,
+                            min_size=1, max_size=5)
+
+    @settings(max_examples=400, deadline=None)
+    @given(entry)
+    def check(e):
+        got = fast.item(e)
+        assert got is None or got == _pyyaml(e)
+
+    check()
