@@ -269,8 +269,61 @@ def list_rows(location: str, *, category: str | None, license: str | None,
 def _list_rows(conn: sqlite3.Connection, category: str | None, license: str | None) -> list[Any]:
     from .records import ModelSummary
 
-    query = ("SELECT name, display_name, provider, category, license_id, license_declared, access, "
-             "source_kind, repo_id, revision, task, architecture FROM models")
+    where, args = _list_filter(category, license)
+    rows = conn.execute("SELECT name, display_name, provider, category, license_id, license_declared, access, "
+                        f"source_kind, repo_id, revision, task, architecture FROM models{where} ORDER BY name",
+                        args).fetchall()
+    return [ModelSummary(name=r[0], display_name=r[1], provider=r[2], category=r[3], license=r[4] or r[5],
+                         access=r[6], source=r[7], repo_id=r[8], revision=r[9], task=r[10], architecture=r[11])
+            for r in rows]
+
+
+# `list --json` without a use: each item's text made by SQLite itself, as emit_json_list
+# writes ``ModelSummary.to_dict()`` (these columns have TEXT affinity: a value is text or
+# NULL, and json_quote escapes exactly as Python's encoder does; a test compares them)
+LIST_JSON_FIELDS = {
+    "name": "name", "display_name": "display_name", "provider": "provider", "category": "category",
+    "license": "CASE WHEN license_id IS NOT NULL AND license_id != '' THEN license_id ELSE license_declared END",
+    "access": "access", "source": "source_kind", "repo_id": "repo_id", "revision": "revision", "task": "task",
+    "architecture": "architecture",
+}
+
+
+def list_json(location: str, *, category: str | None, license: str | None) -> Any:
+    """``list --json`` (no use given) as pieces of text, streamed from one snapshot; None
+    when the full path must answer."""
+    conn = connect(location)
+    if conn is None:
+        return None
+    layout = "  {\n" + ",\n".join(f'    "{key}": %s' for key in LIST_JSON_FIELDS) + "\n  }"
+    values = ", ".join(f"json_quote({expr})" for expr in LIST_JSON_FIELDS.values())
+    try:
+        where, args = _list_filter(category, license)
+        # "+name": sorted by SQLite's sorter (which spills to disk past its cache), not walked
+        # by the name index, which would read the table in random order: 1.4x faster at 1M
+        cursor = conn.execute(f"SELECT format('{layout}', {values}) FROM models{where} ORDER BY +name", args)
+    except sqlite3.Error:
+        conn.close()
+        return None
+    return _pieces(conn, cursor)
+
+
+def _pieces(conn: sqlite3.Connection, cursor: sqlite3.Cursor) -> Any:
+    from .errors import FmcatError
+
+    try:
+        first = True
+        while rows := cursor.fetchmany(2000):
+            yield ("[\n" if first else ",\n") + ",\n".join([r[0] for r in rows])
+            first = False
+        yield "[]\n" if first else "\n]\n"
+    except sqlite3.Error as exc:
+        raise FmcatError(f"the catalog has a row that cannot be read as text: {exc}") from None
+    finally:
+        conn.close()
+
+
+def _list_filter(category: str | None, license: str | None) -> tuple[str, list[Any]]:
     where, args = [], []
     if category:
         where.append("category = ?")
@@ -286,12 +339,7 @@ def _list_rows(conn: sqlite3.Connection, category: str | None, license: str | No
         wanted = resolved.license_id if resolved and resolved.license_id else license
         where.append("(license_id = ? OR license_declared = ?)")
         args += [wanted, license]
-    if where:
-        query += " WHERE " + " AND ".join(where)
-    rows = conn.execute(query + " ORDER BY name", args).fetchall()
-    return [ModelSummary(name=r[0], display_name=r[1], provider=r[2], category=r[3], license=r[4] or r[5],
-                         access=r[6], source=r[7], repo_id=r[8], revision=r[9], task=r[10], architecture=r[11])
-            for r in rows]
+    return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
 # the columns `show` reports of each run, in the ORM's order (a test keeps them in step)

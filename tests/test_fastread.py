@@ -278,3 +278,28 @@ def test_pull_and_verify_plans_match_the_orm_path(catalog, tmp_path):
         with cat.session() as s:
             assert fastread.plans(location, [p.name]) == plan(s, [p.name])
     assert fastread.plans(location, ["no/such-model"]) is None
+
+
+def test_list_json_written_by_sqlite_escapes_as_python_does(initialised, tmp_path, monkeypatch):
+    """`list --json` items are made by SQLite's json_quote: the same bytes as Python's
+    encoder for quotes, backslashes, every control character, DEL, non-ASCII and the
+    Unicode line separators (import refuses control characters; another writer may not)."""
+    import sqlite3
+
+    odd = "".join(chr(c) for c in range(1, 32)) + '\x7f "quoted" back\\slash é 日本 \u2028\u2029 😀 \ud7ff'
+    entries = [{"name": f"odd/model-{i}", "license": "mit"} for i in range(0, 40, 3)]
+    initialised("import", "-", input="".join(json.dumps(e) + "\n" for e in entries))
+    with sqlite3.connect(tmp_path / "catalog.db") as db:
+        for i in range(0, 40, 3):
+            db.execute("UPDATE models SET display_name = ?, provider = ?, task = ?, architecture = ?, repo_id = ? "
+                       "WHERE name = ?", (odd[i:] + "end", odd[:i] or "p", odd[i::3], f"Arch{odd[-i:]}",
+                                          "" if i % 2 else None, f"odd/model-{i}"))
+    runs = [("list", "--json"), ("list", "--json", "--license", "mit"), ("list", "--json", "--category", "custom"),
+            ("list", "--json", "--license", "no-such-license")]
+    fast = [initialised(*args).stdout for args in runs]
+    assert any(chr(1) in row.get("display_name", "") for row in json.loads(fast[0]))  # the odd strings are there
+    assert json.loads(fast[3]) == [] and fast[3] == "[]\n"
+    monkeypatch.setattr(fastread, "list_json", lambda *a, **k: None)  # the Python encoder, as before
+    assert [initialised(*args).stdout for args in runs] == fast
+    monkeypatch.setattr(fastread, "connect", lambda location: None)  # and the ORM path
+    assert [initialised(*args).stdout for args in runs] == fast

@@ -71,6 +71,12 @@ def list_(state: State, category: str | None, license_: str | None, verdict: tup
     from .options import USE_FLAG_PARAMS
 
     use_given = bool(verdict) or any(params.get(k) not in (None, (), False) for k in USE_FLAG_PARAMS)
+    if as_json and not use_given:
+        pieces = fastread.list_json(state.location(), category=category, license=license_)  # SQLite writes it
+        if pieces is not None:
+            for piece in pieces:
+                click.echo(piece, nl=False)
+            return
     decided: dict[str, Any] = {}
     checked: Any = None
     if use_given:
