@@ -22,6 +22,7 @@ from common import Row, fmcat_exe, median_wall
 MEMORY_TARGET_MB = 300
 RATIO_TARGET = 1.5
 ANSWER_TARGET = 3.0
+REPEAT = {"list": 3}  # runs of the sub-second steps (and their reference); the best is shown
 
 _PEAK = ("import resource, subprocess, sys, time\n"
          "t0 = time.perf_counter()\n"
@@ -60,7 +61,7 @@ def run() -> list[Row]:
                                                         "models", "--nl"])
         ref_times = {}
         for key, (label, cmd) in refs.items():
-            t, mb = measured(cmd, env)
+            t = min(measured(cmd, env)[0] for _ in range(REPEAT.get(key, 1)))
             ref_times[key] = t
             rows.append(Row("scale", f"reference: {label}, {n:,} models", t, "s"))
         out = Path(tmp)
@@ -79,6 +80,8 @@ def run() -> list[Row]:
             ]
         for label, cmd, ref in steps:
             t, mb = measured(cmd, env)
+            if ref in REPEAT:  # a sub-second step: the best of a few runs, as for its reference
+                t = min([t, *(measured(cmd, env)[0] for _ in range(REPEAT[ref] - 1))])
             rows.append(Row("scale", f"{label}, {n:,} models: peak RSS", mb, "MB", "", None,
                             f"<= {MEMORY_TARGET_MB} MB" if not big else "", mb <= MEMORY_TARGET_MB if not big else None))
             if ref in ref_times:
