@@ -48,7 +48,8 @@ def versions() -> dict[str, Any]:
         return dict(_VERSIONS)
     import torch
 
-    out: dict[str, Any] = {"python": sys.version.split()[0], "torch": str(torch.__version__),  # a TorchVersion would make the parent import torch to unpickle it
+    # str(): torch's TorchVersion is a str subclass; only plain values go back to the parent
+    out: dict[str, Any] = {"python": sys.version.split()[0], "torch": str(torch.__version__),
                            "cuda": torch.version.cuda}
     from importlib.metadata import PackageNotFoundError, version
 
