@@ -132,6 +132,8 @@ class FastYaml:
                 return False
             head = f"{prefix}{k}:"
             prefix = pad
+            if type(value) in (dict, list) and not self._fresh(value):
+                return False
             if type(value) is dict:
                 if not value:
                     lines.append(head + " {}")
@@ -157,6 +159,8 @@ class FastYaml:
         dash = " " * indent + "- "
         for item in items:
             if type(item) is dict:
+                if not self._fresh(item):
+                    return False
                 if not item:
                     lines.append(dash + "{}")
                 elif not self._mapping(item, indent + 2, lines, dash):
@@ -170,9 +174,18 @@ class FastYaml:
                 lines.append(dash + text)
         return True
 
+    def _fresh(self, container: Any) -> bool:
+        """False for a dict or list met before in this entry: PyYAML writes an anchor and
+        an alias for it (and ``container`` stays alive meanwhile, so its id is its own)."""
+        if id(container) in self._seen:
+            return False
+        self._seen.add(id(container))
+        return True
+
     def item(self, entry: Any) -> str | None:
         if type(entry) is not dict or not entry:
             return None
+        self._seen: set[int] = {id(entry)}
         lines: list[str] = []
         if not self._mapping(entry, 2, lines, "- "):
             return None

@@ -166,6 +166,10 @@ def test_the_direct_yaml_writer_writes_what_pyyaml_writes_or_steps_aside():
               "files": [{"path": "model.safetensors", "size": 10, "sha256": "3e5" + "a" * 61, "lfs": True,
                          "details": {"quantization": "Q4_K_M"}}], "card": {}, "unconfirmed": []}
     assert fast.item(common) == _pyyaml(common)  # the common case is written directly, not left to PyYAML
+    shared, empty = {"quantization": "Q4_K_M"}, []
+    for twice in ({"name": "m", "files": [{"path": "a", "details": shared}, {"path": "b", "details": shared}]},
+                  {"name": "m", "datasets": empty, "unconfirmed": empty}):
+        assert "&id001" in _pyyaml(twice) and fast.item(twice) is None  # PyYAML anchors an object met twice
     # strings PyYAML quotes or folds are never written plain
     for text in ("yes", "null", "1.5e+3", "2024-01-01", "a: b", "-a", "", "word " * 20, "é", "1.0", "0x1F"):
         assert fast.item({"name": text}) is None
