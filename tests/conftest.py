@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,15 +13,28 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
 
+def _listing(folder: Path) -> list[tuple[str, int, int]] | None:
+    try:
+        return sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir())
+    except OSError:
+        return None
+
+
 @pytest.fixture(autouse=True)
-def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test gets its own catalog file, fmcat home and Hub cache."""
+def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test gets its own catalog file, fmcat home and Hub cache; and fails if it
+    wrote into the user's own fmcat folder (a test that undid its environment did)."""
+    from platformdirs import user_data_path
+
+    own = user_data_path("fmcat", appauthor=False)
+    before = _listing(own)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("FMCAT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FMCAT_DB", str(tmp_path / "catalog.db"))
     monkeypatch.delenv("FMCAT_DEBUG", raising=False)
-    return tmp_path
+    yield tmp_path
+    assert _listing(own) == before, f"the test wrote into the user's own fmcat folder {own}"
 
 
 @pytest.fixture

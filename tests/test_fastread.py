@@ -248,16 +248,17 @@ def test_export_streams_the_same_text_as_before(initialised, tmp_path, monkeypat
     for suffix in ("jsonl", "json", "yaml"):
         initialised("export", "-o", str(tmp_path / f"fast.{suffix}"))
         files[suffix] = (tmp_path / f"fast.{suffix}").read_text()
-    monkeypatch.setattr(fastread, "connect", lambda location: None)
-    for args, text in zip(runs, streamed):
-        assert initialised(*args).stdout == text, args
-    for suffix, text in files.items():
-        initialised("export", "-o", str(tmp_path / f"full.{suffix}"))
-        assert (tmp_path / f"full.{suffix}").read_text() == text, suffix
-    # and what was exported imports back unchanged
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:  # (not monkeypatch.undo(): that would undo the test's own catalog too)
+        patched.setattr(fastread, "connect", lambda location: None)
+        for args, text in zip(runs, streamed):
+            assert initialised(*args).stdout == text, args
+        for suffix, text in files.items():
+            initialised("export", "-o", str(tmp_path / f"full.{suffix}"))
+            assert (tmp_path / f"full.{suffix}").read_text() == text, suffix
+    # and what was exported imports back unchanged, into this test's catalog
     result = initialised("import", str(tmp_path / "fast.yaml"))
-    assert "0 new and 0 changed" in result.stderr or "unchanged" in (result.stdout + result.stderr)
+    assert result.stdout == "Imported 0 new and 0 changed entries (36 unchanged).\n"
+    assert initialised("export", "--format", "yaml").stdout == files["yaml"]
 
 
 def test_an_empty_catalog_exports_as_before(fmcat, tmp_path, monkeypatch):
