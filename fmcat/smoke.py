@@ -212,7 +212,11 @@ class Runner:
         the fork server (which never touches CUDA itself), so this process need not import
         torch, which costs a second to import and most of one to tear down at exit."""
         result = self.run({"kind": "probe"})
-        return "cuda" if result.get("cuda") is True else "cpu"
+        if not isinstance(result.get("cuda"), bool):  # the probe itself failed: ask torch here
+            import torch
+
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return "cuda" if result["cuda"] else "cpu"
 
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         from .smoke_runner import child_main
