@@ -132,22 +132,19 @@ class FastYaml:
                 return False
             head = f"{prefix}{k}:"
             prefix = pad
-            if type(value) in (dict, list) and not self._fresh(value):
-                return False
-            if type(value) is dict:
+            kind = type(value)
+            if kind is dict or kind is list:
+                if not self._fresh(value):
+                    return False
                 if not value:
-                    lines.append(head + " {}")
-                else:
-                    lines.append(head)
-                    if not self._mapping(value, indent + 2, lines, " " * (indent + 2)):
-                        return False
-            elif type(value) is list:
-                if not value:
-                    lines.append(head + " []")
-                else:
-                    lines.append(head)
-                    if not self._sequence(value, indent, lines):
-                        return False
+                    lines.append(head + (" {}" if kind is dict else " []"))
+                    continue
+                lines.append(head)
+                # a nested mapping is indented; a list under a key starts at the key's own column
+                nested = (self._mapping(value, indent + 2, lines, " " * (indent + 2)) if kind is dict
+                          else self._sequence(value, indent, lines))
+                if not nested:
+                    return False
             else:
                 text = self._scalar(value, len(head) + 1)
                 if text is None:
